@@ -1,0 +1,34 @@
+// Small operating-system helpers shared by the reference channels: deadlines for poll(2),
+// unpredictable names, process liveness, writes that cannot raise SIGPIPE.
+#pragma once
+
+#include "channel.hpp"
+
+#include <sys/types.h>
+
+namespace ipcv::os {
+
+/// Milliseconds left until `d` for poll(2), rounded up, 0 when it has passed.
+int poll_timeout_ms(Deadline d) noexcept;
+
+/// Waits until `fd` reports one of `events` or `d` passes, retrying on EINTR.
+/// Returns the revents (non-zero) when ready, 0 on timeout, -1 with errno on error.
+int wait_fd(int fd, short events, Deadline d) noexcept;
+
+/// 16 hex digits from getrandom(2): makes names of OS objects unpredictable.
+std::string random_suffix();
+
+/// True while process `pid` exists and is not a zombie (a dead child not yet reaped).
+bool process_alive(pid_t pid) noexcept;
+
+/// write(2) with SIGPIPE blocked for this thread only; a broken pipe shows as -1 / EPIPE and
+/// no signal stays pending. The process's signal dispositions are left alone.
+ssize_t write_nosigpipe(int fd, const void *buf, std::size_t n) noexcept;
+
+/// dup(2) with FD_CLOEXEC set.
+int dup_cloexec(int fd) noexcept;
+
+/// close(2) that ignores a negative fd and keeps errno.
+void close_fd(int fd) noexcept;
+
+} // namespace ipcv::os

@@ -1,0 +1,38 @@
+// The registry of channels by name: the reference channels are listed here, adapters and
+// plugins add themselves at run time with register_channel().
+#include "registry.hpp"
+#include "kernel/mqueue.hpp"
+#include "kernel/pipe.hpp"
+#include "kernel/seqpacket.hpp"
+
+namespace ipcv {
+namespace {
+
+std::vector<ChannelEntry> &table() {
+  static std::vector<ChannelEntry> t = [] {
+    std::vector<ChannelEntry> v;
+    v.push_back(entry_of<PipeChannel>());
+    v.push_back(entry_of<SeqpacketChannel>());
+    v.push_back(entry_of<MqueueChannel>());
+    return v;
+  }();
+  return t;
+}
+
+} // namespace
+
+const std::vector<ChannelEntry> &channels() { return table(); }
+
+const ChannelEntry *find_channel(std::string_view name) {
+  for (const auto &e : table())
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+bool register_channel(ChannelEntry entry) {
+  if (find_channel(entry.name) != nullptr) return false;
+  table().push_back(std::move(entry));
+  return true;
+}
+
+} // namespace ipcv
