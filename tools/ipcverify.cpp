@@ -33,6 +33,12 @@ int main(int argc, char **argv) {
              "Run 'ipcverify SUBCOMMAND --help' for the options of one subcommand.");
   int status = kExitOk;
   for (const auto &c : commands()) c.add(app, status);
+  if (argc > 1 && argv[1][0] != '-' && app.get_subcommands([&](CLI::App *s) {
+                                          return s->get_name() == argv[1];
+                                        }).empty()) {
+    std::fprintf(stderr, "ipcverify: unknown subcommand '%s' (see 'ipcverify --help')\n", argv[1]);
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp &e) {
@@ -42,7 +48,7 @@ int main(int argc, char **argv) {
   } catch (const CLI::CallForVersion &e) {
     return app.exit(e);
   } catch (const CLI::ParseError &e) {
-    std::fprintf(stderr, "ipcverify: %s\n", e.what());
+    std::fprintf(stderr, "ipcverify: %s (see 'ipcverify --help')\n", e.what());
     return kExitUsage;
   } catch (const std::exception &e) {
     std::fprintf(stderr, "ipcverify: %s\n", e.what());

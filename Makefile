@@ -1,0 +1,58 @@
+# ipcverify: the two commands a new user runs are `make verify` and `make check`; both install
+# what they need first (`make deps`), so a fresh Debian 12 machine needs nothing else.
+
+BUILD      ?= build
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_ARGS ?=
+
+# Every Debian package the project needs to build, test and verify.
+PACKAGES := make g++ clang libclang-rt-14-dev cmake ninja-build pkg-config git procps \
+            libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev valgrind \
+            libcli11-dev libsimdjson-dev nlohmann-json3-dev libxxhash-dev libfmt-dev
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all build deps verify check check-fast clean help
+
+all: build
+
+help:
+	@echo "make verify      run every channel against the contract and the specs (installs deps)"
+	@echo "make check       the project's own tests (installs deps)"
+	@echo "make check-fast  the default build's tests only"
+	@echo "make deps        install the Debian packages the project needs"
+	@echo "make             build into $(BUILD)/ (CLI: $(BUILD)/bin/ipcverify)"
+
+# Idempotent: asks dpkg what is missing and only then calls apt-get (update first, since a
+# fresh machine may have no package lists).
+deps:
+	@missing=$$(for p in $(PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing" $$missing; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+	  echo "deps: all $(words $(PACKAGES)) packages present"; \
+	fi
+
+$(BUILD)/build.ninja:
+	cmake -G Ninja -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
+
+build: $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+verify: deps
+	@$(MAKE) --no-print-directory build
+	$(BUILD)/bin/ipcverify verify
+
+check-fast: deps
+	@$(MAKE) --no-print-directory build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 600 \
+	  --output-junit $(CURDIR)/$(BUILD)/junit/ctest.xml
+
+check: check-fast
+
+clean:
+	rm -rf build build-*

@@ -1,0 +1,147 @@
+// Implementation of child processes, reaping and the shared barrier (process.hpp).
+#include "process.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <dirent.h>
+#include <stdexcept>
+#include <linux/futex.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace ipcv::harness {
+
+std::string ChildExit::describe() const {
+  if (timed_out) return "hung: killed at the deadline";
+  if (exited) return "exit " + std::to_string(code);
+  if (signal != 0) return std::string("killed by ") + (sigabbrev_np(signal) ? "SIG" : "") +
+                          (sigabbrev_np(signal) ? sigabbrev_np(signal) : std::to_string(signal));
+  return "unknown";
+}
+
+pid_t spawn(const std::function<int()> &body) {
+  pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  int code = 125;
+  try {
+    code = body();
+  } catch (...) {
+    code = 125;
+  }
+  std::fflush(nullptr);
+  ::_exit(code);
+}
+
+std::vector<ChildExit> reap(const std::vector<pid_t> &pids, Deadline d) {
+  std::vector<ChildExit> out(pids.size());
+  std::size_t left = 0;
+  for (std::size_t i = 0; i < pids.size(); ++i) {
+    out[i].pid = pids[i];
+    if (pids[i] > 0) ++left;
+  }
+  auto record = [](ChildExit &e, int st) {
+    if (WIFEXITED(st)) {
+      e.exited = true;
+      e.code = WEXITSTATUS(st);
+    } else if (WIFSIGNALED(st)) {
+      e.signal = WTERMSIG(st);
+    }
+  };
+  std::vector<bool> done(pids.size(), false);
+  auto sleep_step = std::chrono::microseconds(50);
+  while (left > 0) {
+    bool progressed = false;
+    for (std::size_t i = 0; i < pids.size(); ++i) {
+      if (done[i] || pids[i] <= 0) continue;
+      int st = 0;
+      pid_t r = ::waitpid(pids[i], &st, WNOHANG);
+      if (r == pids[i] || (r < 0 && errno == ECHILD)) {
+        if (r == pids[i]) record(out[i], st);
+        done[i] = true;
+        --left;
+        progressed = true;
+      }
+    }
+    if (left == 0) break;
+    if (Clock::now() >= d) {
+      for (std::size_t i = 0; i < pids.size(); ++i) {
+        if (done[i] || pids[i] <= 0) continue;
+        ::kill(pids[i], SIGKILL);
+        int st = 0;
+        while (::waitpid(pids[i], &st, 0) < 0 && errno == EINTR) {
+        }
+        out[i].timed_out = true;
+        done[i] = true;
+      }
+      break;
+    }
+    // Poll with a growing step: children usually end within microseconds of each other, and a
+    // blocking waitpid(-1) could reap children that are not ours to reap.
+    if (!progressed) {
+      std::this_thread::sleep_for(sleep_step);
+      if (sleep_step < std::chrono::milliseconds(5)) sleep_step *= 2;
+    }
+  }
+  return out;
+}
+
+struct Barrier::State {
+  std::atomic<std::uint32_t> arrived{0};
+  std::atomic<std::uint32_t> generation{0};
+  std::uint32_t n = 0;
+};
+
+Barrier::Barrier(unsigned n) {
+  void *p = ::mmap(nullptr, sizeof(State), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                   -1, 0);
+  if (p == MAP_FAILED) throw std::runtime_error("barrier: mmap failed");
+  s_ = new (p) State{};
+  s_->n = n;
+}
+
+Barrier::~Barrier() { ::munmap(s_, sizeof(State)); }
+
+bool Barrier::arrive_and_wait(Deadline d) noexcept {
+  const std::uint32_t gen = s_->generation.load(std::memory_order_acquire);
+  if (s_->arrived.fetch_add(1, std::memory_order_acq_rel) + 1 == s_->n) {
+    s_->arrived.store(0, std::memory_order_relaxed);
+    s_->generation.fetch_add(1, std::memory_order_acq_rel);
+    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&s_->generation), FUTEX_WAKE, INT32_MAX,
+              nullptr, nullptr, 0);
+    return true;
+  }
+  while (s_->generation.load(std::memory_order_acquire) == gen) {
+    auto left = d - Clock::now();
+    if (left <= Clock::duration::zero()) return false;
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+    timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&s_->generation), FUTEX_WAIT, gen, &ts,
+              nullptr, 0);
+  }
+  return true;
+}
+
+std::vector<pid_t> live_children() {
+  std::vector<pid_t> out;
+  DIR *tasks = ::opendir("/proc/self/task");
+  if (tasks == nullptr) return out;
+  while (dirent *t = ::readdir(tasks)) {
+    if (t->d_name[0] == '.') continue;
+    std::string path = std::string("/proc/self/task/") + t->d_name + "/children";
+    FILE *f = std::fopen(path.c_str(), "r");
+    if (f == nullptr) continue;
+    int pid = 0;
+    while (std::fscanf(f, "%d", &pid) == 1) out.push_back(pid);
+    std::fclose(f);
+  }
+  ::closedir(tasks);
+  return out;
+}
+
+} // namespace ipcv::harness

@@ -1,0 +1,53 @@
+// Child processes for multi-process runs: fork a function, reap every child with a deadline,
+// kill and reap the stragglers, and say how each one ended.
+#pragma once
+
+#include "impl/channel.hpp"
+
+#include <functional>
+#include <string>
+#include <sys/types.h>
+
+namespace ipcv::harness {
+
+/// How one child ended.
+struct ChildExit {
+  pid_t pid = -1;
+  bool exited = false;   ///< exited normally with `code`
+  int code = 0;
+  int signal = 0;        ///< killed by this signal
+  bool timed_out = false; ///< still running at the deadline; killed by the reaper
+  bool clean() const noexcept { return exited && code == 0; }
+  /// "exit 0", "exit 3", "killed by SIGKILL", "hung: killed at the deadline".
+  std::string describe() const;
+};
+
+/// Forks a child that runs `body` and _exits with its return value (an uncaught exception is
+/// exit 125). The child never returns into the caller's code. Returns the pid, or -1 with errno.
+pid_t spawn(const std::function<int()> &body);
+
+/// Waits for every pid until `d`; the ones still running are SIGKILLed and reaped. No zombie
+/// is left behind. Results are in the order of `pids`.
+std::vector<ChildExit> reap(const std::vector<pid_t> &pids, Deadline d);
+
+/// A Barrier in a shared anonymous mapping: `n` processes or threads call arrive_and_wait();
+/// all leave together. Made before fork. Waits on a shared futex, never sleeps a fixed time.
+class Barrier {
+public:
+  explicit Barrier(unsigned n);
+  ~Barrier();
+  Barrier(const Barrier &) = delete;
+  Barrier &operator=(const Barrier &) = delete;
+  /// Returns false when `d` passed first (a participant died before arriving).
+  bool arrive_and_wait(Deadline d) noexcept;
+
+private:
+  struct State;
+  State *s_;
+};
+
+/// Every child of this process that has not been reaped yet, zombies included (from
+/// /proc/self/task/*/children). Empty is the goal after every run.
+std::vector<pid_t> live_children();
+
+} // namespace ipcv::harness

@@ -1,0 +1,80 @@
+// `ipcverify verify`: runs the conformance checks of the Channel contract against every
+// registered channel (or the ones named) and prints one row per channel.
+#include "channel_args.hpp"
+#include "command.hpp"
+#include "harness/conformance.hpp"
+
+#include <cstdio>
+#include <fmt/format.h>
+#include <unistd.h>
+
+namespace ipcv::cli {
+namespace {
+
+struct VerifyOptions {
+  std::vector<std::string> channels;
+  bool include_faulty = false;
+};
+
+int run(const VerifyOptions &o) {
+  std::vector<const ChannelEntry *> picked;
+  std::string error;
+  if (!resolve_channels(o.channels, o.include_faulty, picked, error)) {
+    std::fprintf(stderr, "ipcverify verify: %s\n", error.c_str());
+    return kExitUsage;
+  }
+  const auto checks = harness::conformance_checks();
+  struct Row {
+    std::string channel, claims, result;
+    std::vector<std::string> failures;
+  };
+  std::vector<Row> rows;
+  bool any_failed = false;
+  const bool tty = ::isatty(2) != 0;
+  for (const ChannelEntry *e : picked) {
+    Row row{e->name, fmt::format("{} specs, max {} B, {}x{}", e->claims.specs.size(),
+                                 e->claims.max_message, count_text(e->claims.max_senders),
+                                 count_text(e->claims.max_receivers)),
+            "", {}};
+    int passed = 0, skipped = 0, idx = 0;
+    for (const auto &c : checks) {
+      ++idx;
+      if (tty) {
+        std::fprintf(stderr, "\r[%s] %d/%zu %-40s", e->name.c_str(), idx, checks.size(),
+                     std::string(c.name).c_str());
+        std::fflush(stderr);
+      }
+      auto out = c.run(*e);
+      if (out.kind == harness::CheckOutcome::pass) ++passed;
+      else if (out.kind == harness::CheckOutcome::skip) ++skipped;
+      else row.failures.push_back(fmt::format("{}: {}", c.name, out.detail));
+    }
+    if (tty) std::fprintf(stderr, "\r%-70s\r", "");
+    else std::fprintf(stderr, "verify: %s: %d checks done\n", e->name.c_str(), idx);
+    row.result = row.failures.empty()
+                     ? fmt::format("pass ({} checks, {} not applicable)", passed, skipped)
+                     : fmt::format("FAIL ({} of {} checks)", row.failures.size(), checks.size());
+    any_failed |= !row.failures.empty();
+    rows.push_back(std::move(row));
+  }
+  fmt::print("{:<14} {:<34} {}\n", "channel", "claims", "result");
+  for (const auto &r : rows) {
+    fmt::print("{:<14} {:<34} {}\n", r.channel, r.claims, r.result);
+    for (const auto &f : r.failures) fmt::print("{:<14}   - {}\n", "", f);
+  }
+  return any_failed ? kExitFailed : kExitOk;
+}
+
+void add(CLI::App &app, int &status) {
+  auto opts = std::make_shared<VerifyOptions>();
+  CLI::App *cmd = app.add_subcommand(
+      "verify", "Check every channel (or --channel NAME...) against the Channel contract");
+  cmd->add_option("--channel", opts->channels, "Channel to verify (repeatable; default: all)");
+  cmd->add_flag("--include-faulty", opts->include_faulty, "Include the faulty-* fixtures");
+  cmd->callback([opts, &status] { status = run(*opts); });
+}
+
+const CommandRegistrar reg{{"verify", 30, add}};
+
+} // namespace
+} // namespace ipcv::cli
