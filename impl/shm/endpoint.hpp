@@ -1,0 +1,49 @@
+// The part every shm endpoint shares: its own mapping of the region, its slot in the peer
+// table, and the wait words it must wake when it closes so that blocked peers look again.
+#pragma once
+
+#include "peers.hpp"
+#include "region.hpp"
+#include "wait.hpp"
+
+#include <utility>
+
+namespace ipcv::shm {
+
+/// An Endpoint owns one mapping of a region and one slot on one side of its peer table.
+class Endpoint {
+public:
+  Endpoint() = default;
+  Endpoint(Mapping m, PeerSide *mine, unsigned slot, WaitWord *a, WaitWord *b) noexcept
+      : map_(std::move(m)), mine_(mine), slot_(slot), wake_{a, b} {}
+  Endpoint(Endpoint &&o) noexcept
+      : map_(std::move(o.map_)), mine_(std::exchange(o.mine_, nullptr)), slot_(o.slot_),
+        wake_{o.wake_[0], o.wake_[1]} {}
+  Endpoint &operator=(Endpoint &&) = delete;
+  Endpoint(const Endpoint &) = delete;
+  Endpoint &operator=(const Endpoint &) = delete;
+  ~Endpoint() { close(); }
+
+  /// Marks the slot closed, wakes every sleeper so it sees that, and unmaps the region.
+  void close() noexcept {
+    if (mine_ == nullptr) return;
+    leave_side(*std::exchange(mine_, nullptr), slot_);
+    for (WaitWord *w : wake_)
+      if (w != nullptr) wake_all(*w);
+    map_.reset();
+  }
+  bool is_open() const noexcept { return mine_ != nullptr; }
+
+protected:
+  Mapping map_;
+  PeerSide *mine_ = nullptr;
+  unsigned slot_ = 0;
+  WaitWord *wake_[2] = {nullptr, nullptr};
+};
+
+/// A Layout type T placed at the start of a mapping.
+template <class T> T *layout_of(const Mapping &m) noexcept {
+  return std::launder(reinterpret_cast<T *>(m.base()));
+}
+
+} // namespace ipcv::shm

@@ -1,0 +1,57 @@
+// The peer table of a shm region: which endpoints connected, which closed, and the pid of
+// each, so a survivor can tell "every sender closed" (eof) from "a peer died" (peer_gone).
+//
+// It lives in shared memory and is untrusted: counts are clamped to kMaxEndpoints, and a
+// garbage pid only makes a survivor wait until its deadline. Liveness is os::process_alive
+// (a zombie counts as dead, so a killed child is noticed before its parent reaps it).
+#pragma once
+
+#include "../channel.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <sys/types.h>
+
+namespace ipcv::shm {
+
+inline constexpr unsigned kMaxEndpoints = 64; ///< per side
+
+/// A PeerSide is one side's endpoints (the senders, or the receivers) in shared memory.
+struct alignas(64) PeerSide {
+  std::atomic<std::uint32_t> connected{0}; ///< slots asked for (may exceed the declared count)
+  std::atomic<std::int32_t> pid[kMaxEndpoints] = {};
+  std::atomic<std::uint8_t> closed[kMaxEndpoints] = {};
+};
+
+/// A PeerTable is both sides of a channel.
+struct PeerTable {
+  PeerSide senders;
+  PeerSide receivers;
+};
+
+/// A SideState is what one look at a side says about who may still act on it.
+struct SideState {
+  unsigned expected = 0; ///< endpoints the Config declared
+  unsigned seen = 0;     ///< slots found connected (clamped)
+  unsigned open = 0;     ///< connected, not closed, alive (or still connecting)
+  unsigned dead = 0;     ///< connected, not closed, process gone
+  /// ok while someone may still act; eof when all declared closed; peer_gone if any died.
+  Result verdict() const noexcept {
+    if (seen < expected || open > 0) return Result::ok;
+    return dead > 0 ? Result::peer_gone : Result::eof;
+  }
+};
+
+/// Takes a slot on `side` for the calling process; error when `limit` (the declared number of
+/// endpoints on that side) already did.
+Expected<unsigned> join_side(PeerSide &side, unsigned limit);
+
+/// Marks slot `slot` closed (release: whatever the endpoint did before is visible to a reader
+/// of the flag).
+void leave_side(PeerSide &side, unsigned slot) noexcept;
+
+/// Looks at every slot of `side`; `check_alive` false skips the /proc look-up of pids (the
+/// cheap look used between liveness checks: dead peers then count as open).
+SideState look_at(const PeerSide &side, unsigned expected, bool check_alive) noexcept;
+
+} // namespace ipcv::shm
