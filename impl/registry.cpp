@@ -4,6 +4,9 @@
 #include "kernel/mqueue.hpp"
 #include "kernel/pipe.hpp"
 #include "kernel/seqpacket.hpp"
+#include "shm/mpmc.hpp"
+#include "shm/register.hpp"
+#include "shm/spsc.hpp"
 
 namespace ipcv {
 namespace {
@@ -14,6 +17,9 @@ std::vector<ChannelEntry> &table() {
     v.push_back(entry_of<PipeChannel>());
     v.push_back(entry_of<SeqpacketChannel>());
     v.push_back(entry_of<MqueueChannel>());
+    v.push_back(entry_of<ShmSpscChannel>());
+    v.push_back(entry_of<ShmMpmcChannel>());
+    v.push_back(entry_of<ShmRegisterChannel>());
     return v;
   }();
   return t;

@@ -1,0 +1,211 @@
+// A bounded multi-producer multi-consumer queue of fixed-size slots in shared memory, after
+// Dmitry Vyukov's bounded MPMC queue: each slot carries a sequence number that says whose turn
+// it is. For slot i of position p (i = p mod capacity): seq == p means free for the producer
+// of p; seq == p + 1 means holding the message of p; seq == p + capacity means released by the
+// consumer of p (free for the producer of p + capacity). Producers and consumers claim
+// positions by CAS on two indices, each on its own cache line.
+//
+// Linearizability of `empty` and `full`. The textbook queue answers try_pop with "empty" as
+// soon as the slot at the dequeue index is not yet published, even when its producer has
+// claimed it and a later producer has already published and returned: no moment of that call
+// saw an empty queue. Here try_pop returns `empty` only when the enqueue index equals the
+// dequeue index it read (nothing claimed: empty at that instant), or when the slot is claimed
+// but no later slot was published by the time it looked (then every unpublished send can be
+// linearized after this call). Otherwise, after a short bounded spin, it returns `timeout`:
+// the call took no effect. try_push answers `full` by the mirror rule on released slots.
+//
+// The indices and slots are untrusted: every sequence is checked against the only values the
+// protocol allows, the indices against each other (enqueue - dequeue <= capacity), lengths
+// against the maximum; loops are bounded. A violation returns `error` with a reason.
+#pragma once
+
+#include "../channel.hpp"
+#include "../perturb.hpp"
+#include "region.hpp"
+#include "wait.hpp"
+
+#include <atomic>
+#include <cstring>
+
+namespace ipcv::shm {
+
+/// The queue's shared indices, each on its own cache line.
+struct MpmcControl {
+  alignas(kCacheLine) std::atomic<std::uint64_t> enqueue{0};
+  alignas(kCacheLine) std::atomic<std::uint64_t> dequeue{0};
+};
+
+/// A SlotHeader starts every slot; the payload follows it.
+struct SlotHeader {
+  std::atomic<std::uint64_t> seq{0};
+  std::atomic<std::uint32_t> length{0};
+  std::uint32_t reserved = 0;
+};
+
+/// Bytes between consecutive slots for messages of at most `max` bytes.
+constexpr std::uint64_t slot_stride(std::uint64_t max) {
+  return align_up(sizeof(SlotHeader) + max, kCacheLine);
+}
+
+/// MpmcQueue is a view of the queue in a mapping; it holds no state of its own, so any number
+/// of producers and consumers use copies of it.
+class MpmcQueue {
+public:
+  static constexpr int kMaxRetries = 1 << 20; // CAS losses in a row before declaring livelock
+  static constexpr int kSettleSpins = 256;    // re-reads of a slot that is changing hands
+
+  MpmcQueue() = default;
+  MpmcQueue(MpmcControl *c, std::byte *slots, std::uint64_t capacity, std::uint32_t max)
+      : c_(c), slots_(slots), cap_(capacity), stride_(slot_stride(max)), max_(max) {}
+
+  /// Sets every slot free for the first lap; the parent calls it once in prepare.
+  void init() noexcept {
+    for (std::uint64_t i = 0; i < cap_; ++i) new (slot(i)) SlotHeader{};
+    for (std::uint64_t i = 0; i < cap_; ++i) slot(i)->seq.store(i, std::memory_order_relaxed);
+  }
+
+  /// Appends `msg`: ok, full, timeout (a consumer was mid-release: no effect), too_large, error.
+  Status try_push(std::span<const std::byte> msg) noexcept {
+    if (msg.size() > max_) return Result::too_large;
+    std::uint64_t pos = c_->enqueue.load(std::memory_order_relaxed);
+    for (int i = 0; i < kMaxRetries; ++i) {
+      SlotHeader *s = slot(pos);
+      // SYNC POINT READ: slot released
+      // Without acquire the producer could write the payload while the previous lap's
+      // consumer is still copying it out.
+      const std::uint64_t seq = s->seq.load(std::memory_order_acquire);
+      const auto dif = static_cast<std::int64_t>(seq - pos);
+      if (dif == 0) {
+        if (c_->enqueue.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+          IPCV_PERTURB_POINT("shm.mpmc.push.claimed");
+          s->length.store(static_cast<std::uint32_t>(msg.size()), std::memory_order_relaxed);
+          if (!msg.empty()) std::memcpy(payload(s), msg.data(), msg.size());
+          // SYNC POINT WRITE: slot payload
+          // Without release a consumer could see seq == pos + 1 and read the length and
+          // payload from before this write (a torn or phantom message).
+          s->seq.store(pos + 1, std::memory_order_release);
+          return Result::ok;
+        }
+        continue; // pos now holds the current index
+      }
+      if (dif > 0) {
+        const std::uint64_t now = c_->enqueue.load(std::memory_order_relaxed);
+        // A slot ahead of us means someone claimed pos; its CAS happens-before our acquire of
+        // seq, so the index must have moved. If it has not, the slot was forged.
+        if (now == pos) return {Result::error, EPROTO, "shm queue: slot sequence ahead of index"};
+        pos = now;
+        continue;
+      }
+      Status st = full_or_busy(pos, seq);
+      if (st.result != Result::ok) return st;
+      pos = c_->enqueue.load(std::memory_order_relaxed); // the slot turned free: try again
+    }
+    return {Result::error, EPROTO, "shm queue: enqueue index never settles"};
+  }
+
+  /// Takes the oldest message into `buf`: ok, empty, timeout (a producer was mid-publish: no
+  /// effect), too_large (the message is consumed and dropped), error.
+  RecvStatus try_pop(std::span<std::byte> buf) noexcept {
+    std::uint64_t pos = c_->dequeue.load(std::memory_order_relaxed);
+    for (int i = 0; i < kMaxRetries; ++i) {
+      SlotHeader *s = slot(pos);
+      // SYNC POINT READ: slot payload
+      // Pairs with the producer's release of seq: without acquire the length and payload
+      // read below could predate the publication.
+      const std::uint64_t seq = s->seq.load(std::memory_order_acquire);
+      const auto dif = static_cast<std::int64_t>(seq - (pos + 1));
+      if (dif == 0) {
+        if (c_->dequeue.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+          IPCV_PERTURB_POINT("shm.mpmc.pop.claimed");
+          const std::uint32_t len = s->length.load(std::memory_order_relaxed);
+          const bool valid = len <= max_;
+          const bool fits = valid && len <= buf.size();
+          if (fits && len != 0) std::memcpy(buf.data(), payload(s), len);
+          // SYNC POINT WRITE: slot released
+          // Without release the next lap's producer could see the slot free and overwrite
+          // the payload while it is still being copied out above.
+          s->seq.store(pos + cap_, std::memory_order_release);
+          if (!valid) return Status{Result::error, EPROTO, "shm queue: slot length over maximum"};
+          if (!fits) return Status{Result::too_large};
+          return {Status{Result::ok}, len};
+        }
+        continue;
+      }
+      if (dif > 0) {
+        const std::uint64_t now = c_->dequeue.load(std::memory_order_relaxed);
+        if (now == pos) return Status{Result::error, EPROTO, "shm queue: slot sequence ahead of index"};
+        pos = now;
+        continue;
+      }
+      Status st = empty_or_busy(pos, seq);
+      if (st.result != Result::ok) return st;
+      pos = c_->dequeue.load(std::memory_order_relaxed);
+    }
+    return Status{Result::error, EPROTO, "shm queue: dequeue index never settles"};
+  }
+
+private:
+  SlotHeader *slot(std::uint64_t pos) const noexcept {
+    return std::launder(reinterpret_cast<SlotHeader *>(slots_ + (pos & (cap_ - 1)) * stride_));
+  }
+  static std::byte *payload(SlotHeader *s) noexcept {
+    return reinterpret_cast<std::byte *>(s) + sizeof(SlotHeader);
+  }
+
+  /// The slot of `pos` is not free for its producer (seq read as `seq`). Returns full (the
+  /// queue held `capacity` messages at that moment), timeout (a release is under way and an
+  /// answer of full would not be linearizable), error, or ok (the slot turned free: retry).
+  Status full_or_busy(std::uint64_t pos, std::uint64_t seq) noexcept {
+    // Only two values are legal here: the previous lap's message, claimed or published.
+    if (seq != pos - cap_ && seq != pos - cap_ + 1)
+      return {Result::error, EPROTO, "shm queue: slot sequence out of range"};
+    const std::uint64_t deq = c_->dequeue.load(std::memory_order_acquire);
+    if (deq > pos) return Result::ok; // our enqueue index was stale
+    if (pos - deq > cap_) return {Result::error, EPROTO, "shm queue: indices more than a lap apart"};
+    if (pos - deq == cap_) return Result::full; // nobody has claimed the oldest message
+    // A consumer claimed pos - cap and is copying it out; wait a moment for its release.
+    for (int i = 0; i < kSettleSpins; ++i) {
+      cpu_relax();
+      if (slot(pos)->seq.load(std::memory_order_acquire) == pos) return Result::ok;
+    }
+    // Full is linearizable only if no release of a later claimed message already completed.
+    for (std::uint64_t q = pos - cap_ + 1; q != deq; ++q)
+      if (static_cast<std::int64_t>(slot(q)->seq.load(std::memory_order_acquire) - (q + cap_)) >= 0)
+        return Result::timeout;
+    return Result::full;
+  }
+
+  /// The slot of `pos` holds no message for its consumer (seq read as `seq`). Returns empty,
+  /// timeout (a publish is under way and empty would not be linearizable), error, or ok
+  /// (the slot got its message: retry).
+  Status empty_or_busy(std::uint64_t pos, std::uint64_t seq) noexcept {
+    // Legal: free for (or claimed by) the producer of pos, or the previous lap's message
+    // not yet released by its consumer.
+    if (seq != pos && seq != pos - cap_ + 1)
+      return {Result::error, EPROTO, "shm queue: slot sequence out of range"};
+    const std::uint64_t enq = c_->enqueue.load(std::memory_order_acquire);
+    if (enq < pos) {
+      // The dequeue index never passes the enqueue index: re-read ours before blaming.
+      if (c_->dequeue.load(std::memory_order_relaxed) != pos) return Result::ok;
+      return {Result::error, EPROTO, "shm queue: dequeue index ahead of enqueue index"};
+    }
+    if (enq - pos > cap_) return {Result::error, EPROTO, "shm queue: indices more than a lap apart"};
+    if (enq == pos) return Result::empty; // nothing claimed beyond what was taken
+    for (int i = 0; i < kSettleSpins; ++i) {
+      cpu_relax();
+      if (slot(pos)->seq.load(std::memory_order_acquire) == pos + 1) return Result::ok;
+    }
+    for (std::uint64_t q = pos + 1; q != enq; ++q)
+      if (static_cast<std::int64_t>(slot(q)->seq.load(std::memory_order_acquire) - (q + 1)) >= 0)
+        return Result::timeout;
+    return Result::empty;
+  }
+
+  MpmcControl *c_ = nullptr;
+  std::byte *slots_ = nullptr;
+  std::uint64_t cap_ = 0;
+  std::uint64_t stride_ = 0;
+  std::uint32_t max_ = 0;
+};
+
+} // namespace ipcv::shm
