@@ -1,0 +1,180 @@
+// Helpers for the shm channel tests: self-checking messages, forked children reaped with a
+// deadline, a process-shared barrier on a futex, and the fixture that checks after every test
+// that no /dev/shm entry of this process and no child process remains.
+#pragma once
+
+#include "impl/os.hpp"
+#include "impl/shm/mpmc.hpp"
+#include "impl/shm/register.hpp"
+#include "impl/shm/spsc.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <dirent.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <string>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+namespace ipcv::shm::testing {
+
+/// Byte `i` of the payload of message `seq` of `producer`: any change shows.
+inline std::uint8_t byte_at(std::uint32_t producer, std::uint64_t seq, std::size_t i) {
+  std::uint64_t x = (producer + 1) * 0x9E3779B97F4A7C15ull ^ (seq + 1) * 0xBF58476D1CE4E5B9ull;
+  x += (i + 1) * 0x94D049BB133111EBull;
+  x ^= x >> 31;
+  x *= 0xD6E8FEB86659FD93ull;
+  return static_cast<std::uint8_t>(x ^ (x >> 32));
+}
+
+/// The length of message `seq`: sweeps [lo, hi], with hi every 7th and lo every 11th message.
+inline std::size_t size_for(std::uint64_t seq, std::size_t lo, std::size_t hi) {
+  if (seq % 7 == 3) return hi;
+  if (seq % 11 == 5) return lo;
+  return lo + static_cast<std::size_t>((seq * 2654435761u) % (hi - lo + 1));
+}
+
+inline constexpr std::size_t kIdBytes = 12; // producer (4) + seq (8)
+
+/// Writes message (producer, seq) of `len` bytes: its id first when it fits, then the payload.
+inline void fill(std::span<std::byte> out, std::uint32_t producer, std::uint64_t seq) {
+  std::size_t i = 0;
+  if (out.size() >= kIdBytes) {
+    std::memcpy(out.data(), &producer, 4);
+    std::memcpy(out.data() + 4, &seq, 8);
+    i = kIdBytes;
+  }
+  for (; i < out.size(); ++i) out[i] = std::byte{byte_at(producer, seq, i)};
+}
+
+/// The id of a message of at least kIdBytes bytes.
+inline std::pair<std::uint32_t, std::uint64_t> id_of(std::span<const std::byte> m) {
+  std::uint32_t p = 0;
+  std::uint64_t s = 0;
+  std::memcpy(&p, m.data(), 4);
+  std::memcpy(&s, m.data() + 4, 8);
+  return {p, s};
+}
+
+/// True when `m` is exactly message (producer, seq).
+inline bool intact(std::span<const std::byte> m, std::uint32_t producer, std::uint64_t seq) {
+  std::size_t i = 0;
+  if (m.size() >= kIdBytes) {
+    if (id_of(m) != std::pair{producer, seq}) return false;
+    i = kIdBytes;
+  }
+  for (; i < m.size(); ++i)
+    if (m[i] != std::byte{byte_at(producer, seq, i)}) return false;
+  return true;
+}
+
+/// Memory shared with forked children, zero-filled, unmapped on destruction.
+template <class T> class SharedBlock {
+public:
+  SharedBlock() {
+    void *p = ::mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+                     0);
+    if (p == MAP_FAILED) std::abort();
+    t_ = new (p) T{};
+  }
+  ~SharedBlock() { ::munmap(t_, sizeof(T)); }
+  SharedBlock(const SharedBlock &) = delete;
+  SharedBlock &operator=(const SharedBlock &) = delete;
+  T *operator->() const { return t_; }
+  T &operator*() const { return *t_; }
+
+private:
+  T *t_ = nullptr;
+};
+
+/// A Barrier releases its waiters once `n` processes arrived (futex, process-shared).
+struct Barrier {
+  std::atomic<std::uint32_t> arrived{0};
+  void arrive_and_wait(std::uint32_t n) {
+    std::uint32_t v = arrived.fetch_add(1) + 1;
+    if (v >= n) {
+      ::syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&arrived), FUTEX_WAKE, INT_MAX,
+                nullptr, nullptr, 0);
+      return;
+    }
+    while ((v = arrived.load()) < n)
+      ::syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&arrived), FUTEX_WAIT, v, nullptr,
+                nullptr, 0);
+  }
+};
+
+/// Forks a child that runs `f` and _exits with its return value (never returns in the child).
+template <class F> pid_t spawn(F &&f) {
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    int rc = 99;
+    rc = f();
+    std::fflush(nullptr);
+    ::_exit(rc);
+  }
+  return pid;
+}
+
+/// Waits for child `pid` until `d`; kills it on timeout. Returns its exit code, 128 + signal
+/// when killed by a signal, or -1 when it had to be killed for the deadline.
+inline int reap(pid_t pid, Deadline d) {
+  const int pfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  bool late = false;
+  if (pfd >= 0) {
+    late = os::wait_fd(pfd, POLLIN, d) == 0;
+    ::close(pfd);
+  }
+  if (late) ::kill(pid, SIGKILL);
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  if (late) return -1;
+  if (WIFEXITED(st)) return WEXITSTATUS(st);
+  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+  return -2;
+}
+
+/// Entries of /dev/shm made by this process's channels ("ipcv-shm-<pid>-...").
+inline std::vector<std::string> own_shm_entries() {
+  std::vector<std::string> out;
+  const std::string prefix = "ipcv-shm-" + std::to_string(::getpid()) + "-";
+  if (DIR *d = ::opendir("/dev/shm")) {
+    while (dirent *e = ::readdir(d))
+      if (std::strncmp(e->d_name, prefix.c_str(), prefix.size()) == 0) out.emplace_back(e->d_name);
+    ::closedir(d);
+  }
+  return out;
+}
+
+/// ShmTest checks after each test that no named region and no child process is left over.
+class ShmTest : public ::testing::Test {
+protected:
+  void TearDown() override {
+    EXPECT_TRUE(own_shm_entries().empty()) << "a /dev/shm entry outlived its test";
+    errno = 0;
+    const pid_t left = ::waitpid(-1, nullptr, WNOHANG);
+    EXPECT_TRUE(left == -1 && errno == ECHILD) << "a child process outlived its test";
+  }
+};
+
+/// The parent's view of a prepared region's shared layout (through the Address's mapping).
+template <class Layout> Layout *layout(const RegionAddress &r) {
+  return std::launder(reinterpret_cast<Layout *>(r.base));
+}
+
+inline std::span<const std::byte> bytes(const std::vector<std::uint8_t> &v) {
+  return std::as_bytes(std::span(v));
+}
+
+} // namespace ipcv::shm::testing
