@@ -43,11 +43,13 @@ std::optional<std::size_t> parse_size(const std::string &text) {
     return std::nullopt;
   }
   std::string unit = text.substr(pos);
-  std::transform(unit.begin(), unit.end(), unit.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(unit.begin(), unit.end(), unit.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   static const std::map<std::string, unsigned> kShift = {
       {"", 0}, {"b", 0}, {"k", 10}, {"kib", 10}, {"kb", 10}, {"m", 20}, {"mib", 20}, {"mb", 20}};
   auto it = kShift.find(unit);
-  if (it == kShift.end() || v > (1ull << 40)) return std::nullopt;
+  if (it == kShift.end() || v > (1ull << 40))
+    return std::nullopt;
   return static_cast<std::size_t>(v) << it->second;
 }
 
@@ -83,9 +85,11 @@ Plan make_plan(const std::vector<const ChannelEntry *> &chosen, const std::vecto
       else
         over += (over.empty() ? "" : ", ") + size_text(s);
     }
-    if (fit.empty() && quick && max >= 8) fit.push_back(std::min<std::size_t>(max, 64));
+    if (fit.empty() && quick && max >= 8)
+      fit.push_back(std::min<std::size_t>(max, 64));
     if (!over.empty())
-      plan.skips.push_back({e->name, over, fmt::format("over its max_message of {}", size_text(max))});
+      plan.skips.push_back(
+          {e->name, over, fmt::format("over its max_message of {}", size_text(max))});
     for (Pattern p : pats) {
       if (p == Pattern::stream && is_register(*e)) {
         plan.skips.push_back({e->name, "stream",
@@ -94,8 +98,9 @@ Plan make_plan(const std::vector<const ChannelEntry *> &chosen, const std::vecto
         continue;
       }
       if (p == Pattern::stream && !e->claims.promises("no-loss")) {
-        plan.skips.push_back({e->name, "stream", "it does not claim no-loss, so a one-way rate "
-                                                 "would count messages it may drop"});
+        plan.skips.push_back({e->name, "stream",
+                              "it does not claim no-loss, so a one-way rate "
+                              "would count messages it may drop"});
         continue;
       }
       for (Wait w : waits) {
@@ -107,7 +112,8 @@ Plan make_plan(const std::vector<const ChannelEntry *> &chosen, const std::vecto
                                   "would be the spin one under another name"});
           continue;
         }
-        for (std::size_t s : fit) plan.points.push_back({e, p, w, s});
+        for (std::size_t s : fit)
+          plan.points.push_back({e, p, w, s});
       }
     }
   }
@@ -120,7 +126,8 @@ std::string point_text(const Point &p) {
 }
 
 std::string result_text(const Measurement &m) {
-  if (!m.ok) return "FAILED: " + m.error;
+  if (!m.ok)
+    return "FAILED: " + m.error;
   if (m.point.pattern == Pattern::pingpong)
     return fmt::format("rtt p50 {:.0f} ns, p99 {:.0f} ns ({} rounds)", m.rtt_ns_p50, m.rtt_ns_p99,
                        m.count);
@@ -141,17 +148,20 @@ int run(const Options &o, bool iterations_given, bool seconds_given) {
   std::vector<const ChannelEntry *> chosen;
   if (o.channels.empty()) {
     for (const auto &e : channels())
-      if (!e.faulty) chosen.push_back(&e);
+      if (!e.faulty)
+        chosen.push_back(&e);
   } else {
     for (const auto &name : o.channels) {
       const ChannelEntry *e = find_channel(name);
       if (e == nullptr) {
         std::string known;
-        for (const auto &c : channels()) known += (known.empty() ? "" : ", ") + c.name;
+        for (const auto &c : channels())
+          known += (known.empty() ? "" : ", ") + c.name;
         fmt::print(stderr, "ipcbench: unknown channel '{}' (registered: {})\n", name, known);
         return kExitUsage;
       }
-      if (std::find(chosen.begin(), chosen.end(), e) == chosen.end()) chosen.push_back(e);
+      if (std::find(chosen.begin(), chosen.end(), e) == chosen.end())
+        chosen.push_back(e);
     }
   }
   std::vector<Pattern> pats;
@@ -166,25 +176,32 @@ int run(const Options &o, bool iterations_given, bool seconds_given) {
   for (const auto &text : o.sizes) {
     auto s = parse_size(text);
     if (!s || *s < 8) {
-      fmt::print(stderr, "ipcbench: --size {}: want a byte count of at least 8 (the sequence "
-                         "number), e.g. 64, 4K, 1MiB\n", text);
+      fmt::print(stderr,
+                 "ipcbench: --size {}: want a byte count of at least 8 (the sequence "
+                 "number), e.g. 64, 4K, 1MiB\n",
+                 text);
       return kExitUsage;
     }
-    if (std::find(sizes.begin(), sizes.end(), *s) == sizes.end()) sizes.push_back(*s);
+    if (std::find(sizes.begin(), sizes.end(), *s) == sizes.end())
+      sizes.push_back(*s);
   }
-  if (sizes.empty()) sizes = o.quick ? kQuickSizes : kSizes;
+  if (sizes.empty())
+    sizes = o.quick ? kQuickSizes : kSizes;
   Budget budget{o.iterations, o.seconds};
   if (o.quick) {
-    if (!iterations_given) budget.iterations = 2000;
-    if (!seconds_given) budget.seconds = 0.03;
+    if (!iterations_given)
+      budget.iterations = 2000;
+    if (!seconds_given)
+      budget.seconds = 0.03;
   }
 
   const Plan plan = make_plan(chosen, pats, waits, sizes, o.quick);
   const CpuPair cpus = pick_cpus();
   if (cpus.pinned())
-    fmt::print(stderr, "ipcbench: A on CPU {}, B on CPU {}; {} points, up to {} iterations or "
-                       "{} s each\n", cpus.a, cpus.b, plan.points.size(), budget.iterations,
-               budget.seconds);
+    fmt::print(stderr,
+               "ipcbench: A on CPU {}, B on CPU {}; {} points, up to {} iterations or "
+               "{} s each\n",
+               cpus.a, cpus.b, plan.points.size(), budget.iterations, budget.seconds);
   else
     fmt::print(stderr, "ipcbench: fewer than 2 CPUs available: A and B are not pinned\n");
 

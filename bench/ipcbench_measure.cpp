@@ -29,10 +29,10 @@
 namespace ipcv::bench {
 namespace {
 
-constexpr std::uint64_t kMarker = ~std::uint64_t{0};         ///< "the run is over"
-constexpr std::uint64_t kMeasured = std::uint64_t{1} << 62;  ///< stream: sent after warm-up
-constexpr std::uint64_t kMaxWarmRounds = 1000;               ///< pingpong warm-up cap
-constexpr std::uint64_t kMaxWarmMessages = 10000;            ///< stream warm-up cap
+constexpr std::uint64_t kMarker = ~std::uint64_t{0};          ///< "the run is over"
+constexpr std::uint64_t kMeasured = std::uint64_t{1} << 62;   ///< stream: sent after warm-up
+constexpr std::uint64_t kMaxWarmRounds = 1000;                ///< pingpong warm-up cap
+constexpr std::uint64_t kMaxWarmMessages = 10000;             ///< stream warm-up cap
 constexpr std::size_t kMaxRecvBuffer = std::size_t{16} << 20; ///< cap on a receive buffer
 
 std::int64_t now_ns() noexcept {
@@ -45,9 +45,9 @@ std::int64_t now_ns() noexcept {
 template <class T> class Shared {
 public:
   Shared() {
-    void *p = ::mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
-                     0);
-    if (p == MAP_FAILED) throw std::bad_alloc();
+    void *p = ::mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+      throw std::bad_alloc();
     p_ = new (p) T{};
   }
   ~Shared() {
@@ -90,7 +90,8 @@ struct Report {
 void enter_child(int cpu) noexcept {
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
-  if (cpu < 0) return;
+  if (cpu < 0)
+    return;
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(cpu, &set);
@@ -103,7 +104,8 @@ class SpinGuard {
 public:
   SpinGuard(Deadline d, const std::atomic<int> &failed) noexcept : d_(d), failed_(failed) {}
   bool keep_going() noexcept {
-    if ((++spins_ & 0x3ff) != 0) return true;
+    if ((++spins_ & 0x3ff) != 0)
+      return true;
     return failed_.load(std::memory_order_relaxed) == 0 && Clock::now() < d_;
   }
 
@@ -120,8 +122,10 @@ Status put(AnySender &tx, std::span<const std::byte> m, Deadline d, SpinGuard &g
   } else {
     for (;;) {
       Status s = tx.try_send(m);
-      if (s.result != Result::full) return s;
-      if (!g.keep_going()) return Result::timeout;
+      if (s.result != Result::full)
+        return s;
+      if (!g.keep_going())
+        return Result::timeout;
     }
   }
 }
@@ -133,8 +137,10 @@ RecvStatus get(AnyReceiver &rx, std::span<std::byte> b, Deadline d, SpinGuard &g
   } else {
     for (;;) {
       RecvStatus r = rx.try_recv(b);
-      if (r.result != Result::empty) return r;
-      if (!g.keep_going()) return Status{Result::timeout};
+      if (r.result != Result::empty)
+        return r;
+      if (!g.keep_going())
+        return Status{Result::timeout};
     }
   }
 }
@@ -144,12 +150,15 @@ std::uint64_t seq_of(std::span<const std::byte> b) noexcept {
   std::memcpy(&s, b.data(), sizeof s);
   return s;
 }
-void set_seq(std::span<std::byte> b, std::uint64_t s) noexcept { std::memcpy(b.data(), &s, sizeof s); }
+void set_seq(std::span<std::byte> b, std::uint64_t s) noexcept {
+  std::memcpy(b.data(), &s, sizeof s);
+}
 
 /// Turns timestamps t[0..n] into the n intervals between them, sorts them, and returns the
 /// median and 99th percentile (nearest rank).
 void percentiles(std::vector<std::int64_t> &t, std::uint64_t n, double &p50, double &p99) {
-  for (std::uint64_t i = 0; i < n; ++i) t[i] = t[i + 1] - t[i];
+  for (std::uint64_t i = 0; i < n; ++i)
+    t[i] = t[i + 1] - t[i];
   std::sort(t.begin(), t.begin() + static_cast<std::ptrdiff_t>(n));
   auto rank = [&](double q) {
     auto k = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(n)));
@@ -190,31 +199,38 @@ bool pingpong_a(const Side &s, AnySender &tx, AnyReceiver &rx, std::vector<std::
   auto round = [&]() -> bool {
     set_seq(s.out, ++seq);
     Status st = put<W>(tx, s.out, s.d, g);
-    if (!st.ok()) return s.fail(fmt::format("send #{}: {}", seq, st.describe()));
+    if (!st.ok())
+      return s.fail(fmt::format("send #{}: {}", seq, st.describe()));
     for (;;) {
       RecvStatus r = get<W>(rx, s.in, s.d, g);
-      if (!r.ok()) return s.fail(fmt::format("recv of echo #{}: {}", seq, r.describe()));
+      if (!r.ok())
+        return s.fail(fmt::format("recv of echo #{}: {}", seq, r.describe()));
       const std::uint64_t got = seq_of(s.in);
-      if (got == seq && r.size == s.out.size()) return true;
+      if (got == seq && r.size == s.out.size())
+        return true;
       // A register shows its latest value until the echo lands: poll again. A queue must not.
       if (!reg)
-        return s.fail(fmt::format("echo #{}: got #{} of {} B, want {} B", seq, got, r.size,
-                                  s.out.size()));
+        return s.fail(
+            fmt::format("echo #{}: got #{} of {} B, want {} B", seq, got, r.size, s.out.size()));
     }
   };
   const std::uint64_t n = s.b.iterations;
   const std::int64_t limit = limit_ns(s.b);
   const std::int64_t warm_start = now_ns();
   for (std::uint64_t w = warm_count(n, kMaxWarmRounds); w > 0; --w) {
-    if (!round()) return false;
-    if (limit > 0 && now_ns() - warm_start >= limit / 10) break;
+    if (!round())
+      return false;
+    if (limit > 0 && now_ns() - warm_start >= limit / 10)
+      break;
   }
   std::uint64_t i = 0;
   t[0] = now_ns();
   while (i < n) {
-    if (!round()) return false;
+    if (!round())
+      return false;
     t[++i] = now_ns();
-    if (limit > 0 && t[i] - t[0] >= limit) break;
+    if (limit > 0 && t[i] - t[0] >= limit)
+      break;
   }
   set_seq(s.out, kMarker);
   if (Status st = put<W>(tx, s.out, s.d, g); !st.ok())
@@ -230,10 +246,13 @@ template <Wait W> bool pingpong_b(const Side &s, AnySender &tx, AnyReceiver &rx)
   std::uint64_t last = 0;
   for (;;) {
     RecvStatus r = get<W>(rx, s.in, s.d, g);
-    if (!r.ok()) return s.fail(fmt::format("recv after #{}: {}", last, r.describe()));
+    if (!r.ok())
+      return s.fail(fmt::format("recv after #{}: {}", last, r.describe()));
     const std::uint64_t got = seq_of(s.in);
-    if (got == kMarker) return true;
-    if (reg && got == last) continue; // the register still shows the previous value
+    if (got == kMarker)
+      return true;
+    if (reg && got == last)
+      continue; // the register still shows the previous value
     if (got != last + 1 || r.size != s.out.size())
       return s.fail(fmt::format("after #{} got #{} of {} B, want #{} of {} B", last, got, r.size,
                                 last + 1, s.out.size()));
@@ -258,13 +277,17 @@ template <Wait W> bool stream_a(const Side &s, AnySender &tx) {
   };
   const std::int64_t warm_start = now_ns();
   for (std::uint64_t w = 1; w <= warm_count(n, kMaxWarmMessages); ++w) {
-    if (!send(0)) return false;
-    if (limit > 0 && (w & 63) == 0 && now_ns() - warm_start >= limit / 10) break;
+    if (!send(0))
+      return false;
+    if (limit > 0 && (w & 63) == 0 && now_ns() - warm_start >= limit / 10)
+      break;
   }
   const std::int64_t start = now_ns();
   for (std::uint64_t i = 1; i <= n; ++i) {
-    if (!send(kMeasured)) return false;
-    if (limit > 0 && (i & 63) == 0 && now_ns() - start >= limit) break;
+    if (!send(kMeasured))
+      return false;
+    if (limit > 0 && (i & 63) == 0 && now_ns() - start >= limit)
+      break;
   }
   set_seq(s.out, kMarker);
   if (Status st = put<W>(tx, s.out, s.d, g); !st.ok())
@@ -281,7 +304,8 @@ template <Wait W> bool stream_b(const Side &s, AnyReceiver &rx) {
   std::int64_t end = 0;
   for (;;) {
     RecvStatus r = get<W>(rx, s.in, s.d, g);
-    if (!r.ok()) return s.fail(fmt::format("recv after #{}: {}", expected - 1, r.describe()));
+    if (!r.ok())
+      return s.fail(fmt::format("recv after #{}: {}", expected - 1, r.describe()));
     const std::uint64_t got = seq_of(s.in);
     if (got == kMarker) {
       end = now_ns();
@@ -291,11 +315,13 @@ template <Wait W> bool stream_b(const Side &s, AnyReceiver &rx) {
       return s.fail(fmt::format("got #{} of {} B, want #{} of {} B", got & ~kMeasured, r.size,
                                 expected, s.out.size()));
     ++expected;
-    if ((got & kMeasured) != 0 && measured++ == 0) first = now_ns();
+    if ((got & kMeasured) != 0 && measured++ == 0)
+      first = now_ns();
   }
   // From the first measured message to the marker, `measured` messages arrived (the other
   // measured ones and the marker).
-  if (measured < 2 || end <= first) return s.fail("too few measured messages to time");
+  if (measured < 2 || end <= first)
+    return s.fail("too few measured messages to time");
   const double secs = static_cast<double>(end - first) / 1e9;
   s.rep.count = measured;
   s.rep.msgs_per_s = static_cast<double>(measured) / secs;
@@ -306,9 +332,11 @@ template <Wait W> bool stream_b(const Side &s, AnyReceiver &rx) {
 /// An Instance owns one prepared channel instance in the parent and destroys it on every path.
 class Instance {
 public:
-  explicit Instance(std::unique_ptr<AnyInstance> i) : i_(std::move(i)), named_(i_->named_objects()) {}
+  explicit Instance(std::unique_ptr<AnyInstance> i)
+      : i_(std::move(i)), named_(i_->named_objects()) {}
   ~Instance() {
-    if (i_) i_->destroy();
+    if (i_)
+      i_->destroy();
   }
   Instance(const Instance &) = delete;
   Instance &operator=(const Instance &) = delete;
@@ -319,7 +347,8 @@ public:
     i_.reset();
     std::string left;
     for (const auto &o : named_)
-      if (harness::object_exists(o)) left += fmt::format("{}{} {}", left.empty() ? "" : ", ", o.kind, o.path);
+      if (harness::object_exists(o))
+        left += fmt::format("{}{} {}", left.empty() ? "" : ", ", o.kind, o.path);
     return left;
   }
 
@@ -345,28 +374,36 @@ int run_side(int index, int cpu, const Point &p, const Budget &b, AnyInstance *f
   std::unique_ptr<AnySender> tx;
   std::unique_ptr<AnyReceiver> rx;
   auto connect = [&](AnyInstance *inst, bool sender) -> bool {
-    if (inst == nullptr) return true;
+    if (inst == nullptr)
+      return true;
     if (sender) {
       auto c = inst->connect_sender();
-      if (!c) return rep.fail(index, "connect_sender: " + c.status().describe());
+      if (!c)
+        return rep.fail(index, "connect_sender: " + c.status().describe());
       tx = std::move(*c);
     } else {
       auto c = inst->connect_receiver();
-      if (!c) return rep.fail(index, "connect_receiver: " + c.status().describe());
+      if (!c)
+        return rep.fail(index, "connect_receiver: " + c.status().describe());
       rx = std::move(*c);
     }
     return true;
   };
   // A sends on fwd and receives on back; B the other way round.
   const bool connected = connect(fwd, index == 0) && connect(back, index != 0);
-  if (fwd != nullptr) fwd->detach();
-  if (back != nullptr) back->detach();
+  if (fwd != nullptr)
+    fwd->detach();
+  if (back != nullptr)
+    back->detach();
   Buffers buf(p);
   std::vector<std::int64_t> t;
-  if (index == 0 && p.pattern == Pattern::pingpong) t.assign(b.iterations + 1, 0);
+  if (index == 0 && p.pattern == Pattern::pingpong)
+    t.assign(b.iterations + 1, 0);
   // Both always reach the barrier, so a side that failed to connect stops the other at once.
-  if (!bar.arrive_and_wait(d)) return rep.fail(index, "the other side never reached the barrier"), 1;
-  if (!connected || rep.failed.load(std::memory_order_acquire) != 0) return 1;
+  if (!bar.arrive_and_wait(d))
+    return rep.fail(index, "the other side never reached the barrier"), 1;
+  if (!connected || rep.failed.load(std::memory_order_acquire) != 0)
+    return 1;
   const Side s{p, b, rep, d, index, buf.out, buf.in};
   bool ok = false;
   const bool spin = p.wait == Wait::spin;
@@ -381,16 +418,19 @@ int run_side(int index, int cpu, const Point &p, const Budget &b, AnyInstance *f
     else
       ok = spin ? stream_b<Wait::spin>(s, *rx) : stream_b<Wait::block>(s, *rx);
   }
-  if (tx) tx->close();
-  if (rx) rx->close();
+  if (tx)
+    tx->close();
+  if (rx)
+    rx->close();
   return ok ? 0 : 1;
 }
 
 /// How long a point may take before its children are killed: generous, it only stops a hang.
 Clock::duration watchdog(const Budget &b) {
-  if (b.seconds <= 0) return std::chrono::minutes(10);
+  if (b.seconds <= 0)
+    return std::chrono::minutes(10);
   return std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(4 * b.seconds + 20));
+      std::chrono::duration<double>(4 * b.seconds + 10));
 }
 
 /// Forks A and B running `side(index)`, reaps both by `d` (+2 s), and says what went wrong
@@ -403,7 +443,8 @@ std::string fork_pair(Body &&side, AfterFork &&after_fork, Report &rep, Deadline
     if (pid < 0) {
       rep.fail(index, fmt::format("fork: {}", std::strerror(errno)));
       // The side already running waits at the barrier for one that will never come.
-      for (pid_t other : pids) ::kill(other, SIGKILL);
+      for (pid_t other : pids)
+        ::kill(other, SIGKILL);
       break;
     }
     pids.push_back(pid);
@@ -412,13 +453,15 @@ std::string fork_pair(Body &&side, AfterFork &&after_fork, Report &rep, Deadline
   const auto exits = harness::reap(pids, d + std::chrono::seconds(2));
   std::string why;
   for (std::size_t i = 0; i < exits.size(); ++i) {
-    if (exits[i].clean()) continue;
+    if (exits[i].clean())
+      continue;
     const char *name = i == 0 ? "A" : "B";
     const char *text = rep.error[i];
     why += fmt::format("{}{}: {}{}{}", why.empty() ? "" : "; ", name, exits[i].describe(),
                        text[0] ? ": " : "", text);
   }
-  if (pids.size() < 2 && why.empty()) why = rep.error[pids.size()];
+  if (pids.size() < 2 && why.empty())
+    why = rep.error[pids.size()];
   return why;
 }
 
@@ -428,10 +471,12 @@ CpuPair pick_cpus() {
   cpu_set_t set;
   CPU_ZERO(&set);
   CpuPair out;
-  if (::sched_getaffinity(0, sizeof(set), &set) != 0) return out;
+  if (::sched_getaffinity(0, sizeof(set), &set) != 0)
+    return out;
   std::vector<int> cpus;
   for (int c = 0; c < CPU_SETSIZE && cpus.size() < 2; ++c)
-    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+    if (CPU_ISSET(c, &set))
+      cpus.push_back(c);
   if (cpus.size() == 2) {
     out.a = cpus[0];
     out.b = cpus[1];
@@ -473,15 +518,18 @@ bool measure_cacheline_rtt(std::uint64_t iterations, const CpuPair &cpus, Baseli
     enter_child(index == 0 ? cpus.a : cpus.b);
     SpinGuard g(d, rep->failed);
     std::vector<std::int64_t> t(index == 0 ? iterations + 1 : 0);
-    if (!bar.arrive_and_wait(d)) return rep->fail(index, "the other side never arrived"), 1;
+    if (!bar.arrive_and_wait(d))
+      return rep->fail(index, "the other side never arrived"), 1;
     if (index == 1) {
       std::uint64_t last = 0;
       for (;;) {
         std::uint64_t v;
         // SYNC POINT READ: ping sequence (B side). Only the value matters, no payload follows.
         while ((v = lines->ping.v.load(std::memory_order_acquire)) == last)
-          if (!g.keep_going()) return rep->fail(1, "no ping"), 1;
-        if (v == kMarker) return 0;
+          if (!g.keep_going())
+            return rep->fail(1, "no ping"), 1;
+        if (v == kMarker)
+          return 0;
         // SYNC POINT WRITE: pong sequence. The echo A waits for.
         lines->pong.v.store(v, std::memory_order_release);
         last = v;
@@ -493,22 +541,27 @@ bool measure_cacheline_rtt(std::uint64_t iterations, const CpuPair &cpus, Baseli
       lines->ping.v.store(++seq, std::memory_order_release);
       // SYNC POINT READ: pong sequence. Without acquire A could time a stale echo.
       while (lines->pong.v.load(std::memory_order_acquire) != seq)
-        if (!g.keep_going()) return rep->fail(0, "no pong");
+        if (!g.keep_going())
+          return rep->fail(0, "no pong");
       return true;
     };
     for (std::uint64_t w = warm_count(iterations, 100000); w > 0; --w)
-      if (!round()) return 1;
+      if (!round())
+        return 1;
     t[0] = now_ns();
     for (std::uint64_t i = 1; i <= iterations; ++i) {
-      if (!round()) return 1;
+      if (!round())
+        return 1;
       t[i] = now_ns();
     }
     lines->ping.v.store(kMarker, std::memory_order_release);
     percentiles(t, iterations, rep->p50, rep->p99);
     return 0;
   };
-  error = fork_pair(side, [] {}, *rep, d);
-  if (!error.empty()) return false;
+  error = fork_pair(
+      side, [] {}, *rep, d);
+  if (!error.empty())
+    return false;
   out.cacheline_rtt_ns = rep->p50;
   out.cacheline_rtt_p99_ns = rep->p99;
   return true;
@@ -532,8 +585,10 @@ Measurement run_point(const Point &p, const Budget &b, const CpuPair &cpus) {
   };
   std::unique_ptr<Instance> fwd;
   std::unique_ptr<Instance> back;
-  if (!prepare(fwd)) return m;
-  if (p.pattern == Pattern::pingpong && !prepare(back)) return m;
+  if (!prepare(fwd))
+    return m;
+  if (p.pattern == Pattern::pingpong && !prepare(back))
+    return m;
 
   Shared<Report> rep;
   harness::Barrier bar(2);
@@ -546,15 +601,18 @@ Measurement run_point(const Point &p, const Budget &b, const CpuPair &cpus) {
   auto detach = [&] {
     // The contract: the parent drops its copies of the addresses once the children have forked.
     f->detach();
-    if (k != nullptr) k->detach();
+    if (k != nullptr)
+      k->detach();
   };
   m.error = fork_pair(side, detach, *rep, d);
   for (auto *inst : {&fwd, &back}) {
-    if (!*inst) continue;
+    if (!*inst)
+      continue;
     if (std::string left = (*inst)->destroy(); !left.empty() && m.error.empty())
       m.error = "still there after destroy: " + left;
   }
-  if (!m.error.empty()) return m;
+  if (!m.error.empty())
+    return m;
   m.ok = true;
   m.count = rep->count;
   m.rtt_ns_p50 = rep->p50;

@@ -14,14 +14,18 @@ namespace ipcv::bench {
 namespace {
 
 std::string ns_text(double ns) {
-  if (ns < 1e3) return fmt::format("{:.0f} ns", ns);
-  if (ns < 1e6) return fmt::format("{:.1f} us", ns / 1e3);
+  if (ns < 1e3)
+    return fmt::format("{:.0f} ns", ns);
+  if (ns < 1e6)
+    return fmt::format("{:.1f} us", ns / 1e3);
   return fmt::format("{:.2f} ms", ns / 1e6);
 }
 
 std::string rate_text(double per_s) {
-  if (per_s >= 1e6) return fmt::format("{:.2f} M/s", per_s / 1e6);
-  if (per_s >= 1e3) return fmt::format("{:.1f} k/s", per_s / 1e3);
+  if (per_s >= 1e6)
+    return fmt::format("{:.2f} M/s", per_s / 1e6);
+  if (per_s >= 1e3)
+    return fmt::format("{:.1f} k/s", per_s / 1e3);
   return fmt::format("{:.0f} /s", per_s);
 }
 
@@ -39,25 +43,37 @@ const Measurement *best_stream(const std::vector<Measurement> &rs, std::string_v
                                std::size_t size) {
   const Measurement *s = find(rs, channel, Pattern::stream, Wait::spin, size);
   const Measurement *b = find(rs, channel, Pattern::stream, Wait::block, size);
-  if (s == nullptr) return b;
-  if (b == nullptr) return s;
+  if (s == nullptr)
+    return b;
+  if (b == nullptr)
+    return s;
   return s->msgs_per_s >= b->msgs_per_s ? s : b;
 }
 
+/// Width of the channel column: the longest name among `rows`, at least "channel".
+std::size_t name_width(const std::vector<const Measurement *> &rows) {
+  std::size_t w = 12;
+  for (const Measurement *m : rows)
+    w = std::max(w, m->point.channel->name.size());
+  return w;
+}
+
 void print_pingpong(const Baselines &base, const std::vector<const Measurement *> &rows) {
-  fmt::print("{:<14} {:<5} {:>7} {:>10} {:>10} {:>9} {:>9}\n", "channel", "wait", "size",
+  const std::size_t w = name_width(rows);
+  fmt::print("{:<{}} {:<5} {:>7} {:>10} {:>10} {:>9} {:>9}\n", "channel", w, "wait", "size",
              "rtt p50", "rtt p99", "p50/line", "rounds");
   for (const Measurement *m : rows)
-    fmt::print("{:<14} {:<5} {:>7} {:>10} {:>10} {:>8.1f}x {:>9}\n", m->point.channel->name,
+    fmt::print("{:<{}} {:<5} {:>7} {:>10} {:>10} {:>8.1f}x {:>9}\n", m->point.channel->name, w,
                to_string(m->point.wait), size_text(m->point.size), ns_text(m->rtt_ns_p50),
                ns_text(m->rtt_ns_p99), m->rtt_ns_p50 / base.cacheline_rtt_ns, m->count);
 }
 
 void print_stream(const Baselines &base, const std::vector<const Measurement *> &rows) {
-  fmt::print("{:<14} {:<5} {:>7} {:>12} {:>8} {:>11} {:>9}\n", "channel", "wait", "size",
+  const std::size_t w = name_width(rows);
+  fmt::print("{:<{}} {:<5} {:>7} {:>12} {:>8} {:>11} {:>9}\n", "channel", w, "wait", "size",
              "msgs/s", "GB/s", "of memcpy", "messages");
   for (const Measurement *m : rows)
-    fmt::print("{:<14} {:<5} {:>7} {:>12} {:>8.3f} {:>10.1f}% {:>9}\n", m->point.channel->name,
+    fmt::print("{:<{}} {:<5} {:>7} {:>12} {:>8.3f} {:>10.1f}% {:>9}\n", m->point.channel->name, w,
                to_string(m->point.wait), size_text(m->point.size), rate_text(m->msgs_per_s),
                m->gbps, 100.0 * m->gbps / base.memcpy_gbps, m->count);
 }
@@ -69,8 +85,7 @@ void target(std::string_view what, const char *need, bool have, double ratio, bo
     fmt::print("  n/a   {:<46} {}\n", what, detail);
     return;
   }
-  fmt::print("  {}  {:<46} {:>7.2f}{}  ({})\n", pass ? "PASS" : "MISS", what, ratio, need,
-             detail);
+  fmt::print("  {}  {:<46} {:>7.2f}{}  ({})\n", pass ? "PASS" : "MISS", what, ratio, need, detail);
 }
 
 void print_targets(const Baselines &base, const std::vector<Measurement> &rs) {
@@ -105,9 +120,11 @@ void print_targets(const Baselines &base, const std::vector<Measurement> &rs) {
   const Measurement *big = nullptr;
   for (const auto &m : rs)
     if (m.ok && m.point.channel->name == spsc && m.point.pattern == Pattern::stream &&
-        m.point.size <= (std::size_t{1} << 20) && (big == nullptr || m.point.size > big->point.size))
+        m.point.size <= (std::size_t{1} << 20) &&
+        (big == nullptr || m.point.size > big->point.size))
       big = &m;
-  if (big != nullptr) big = best_stream(rs, spsc, big->point.size);
+  if (big != nullptr)
+    big = best_stream(rs, spsc, big->point.size);
   if (big != nullptr) {
     const double half = base.memcpy_gbps / 2;
     const double r = big->gbps / half;
@@ -140,18 +157,19 @@ void print_targets(const Baselines &base, const std::vector<Measurement> &rs) {
 std::string size_text(std::size_t bytes) {
   if (bytes >= (std::size_t{1} << 20) && bytes % (std::size_t{1} << 20) == 0)
     return fmt::format("{} MiB", bytes >> 20);
-  if (bytes >= 1024 && bytes % 1024 == 0) return fmt::format("{} KiB", bytes >> 10);
+  if (bytes >= 1024 && bytes % 1024 == 0)
+    return fmt::format("{} KiB", bytes >> 10);
   return fmt::format("{} B", bytes);
 }
 
 void print_report(const Baselines &base, const std::vector<Measurement> &results,
                   const std::vector<Skip> &skips, bool show_targets) {
   fmt::print("baselines: cache-line round trip {} (p99 {}), memcpy {:.2f} GB/s\n",
-             ns_text(base.cacheline_rtt_ns), ns_text(base.cacheline_rtt_p99_ns),
-             base.memcpy_gbps);
+             ns_text(base.cacheline_rtt_ns), ns_text(base.cacheline_rtt_p99_ns), base.memcpy_gbps);
   std::vector<const Measurement *> rtt, one_way, reg;
   for (const auto &m : results) {
-    if (!m.ok) continue;
+    if (!m.ok)
+      continue;
     if (is_register(*m.point.channel))
       reg.push_back(&m);
     else
@@ -171,7 +189,8 @@ void print_report(const Baselines &base, const std::vector<Measurement> &results
     print_pingpong(base, reg);
   }
   std::size_t failed = 0;
-  for (const auto &m : results) failed += m.ok ? 0 : 1;
+  for (const auto &m : results)
+    failed += m.ok ? 0 : 1;
   if (failed > 0) {
     fmt::print("\nfailed ({}):\n", failed);
     for (const auto &m : results)
@@ -181,9 +200,11 @@ void print_report(const Baselines &base, const std::vector<Measurement> &results
   }
   if (!skips.empty()) {
     fmt::print("\nskipped:\n");
-    for (const auto &s : skips) fmt::print("  {} {}: {}\n", s.channel, s.what, s.why);
+    for (const auto &s : skips)
+      fmt::print("  {} {}: {}\n", s.channel, s.what, s.why);
   }
-  if (show_targets) print_targets(base, results);
+  if (show_targets)
+    print_targets(base, results);
   std::fflush(stdout);
 }
 
@@ -196,7 +217,8 @@ bool write_json(const std::string &path, const Baselines &base,
   std::string text = "{\"baselines\":" + b.dump() + ",\n \"results\":[";
   bool first = true;
   for (const auto &m : results) {
-    if (!m.ok) continue;
+    if (!m.ok)
+      continue;
     ordered_json r;
     r["channel"] = m.point.channel->name;
     r["pattern"] = to_string(m.point.pattern);
@@ -265,16 +287,18 @@ bool check_json(const std::string &path, std::string &summary, std::string &erro
   std::string missing;
   std::size_t expected = 0;
   for (const auto &e : channels()) {
-    if (e.faulty) continue;
+    if (e.faulty)
+      continue;
     ++expected;
-    if (!seen.count(e.name)) missing += (missing.empty() ? "" : ", ") + e.name;
+    if (!seen.count(e.name))
+      missing += (missing.empty() ? "" : ", ") + e.name;
   }
   if (!missing.empty()) {
     error = fmt::format("{}: no result for registered channel(s): {}", path, missing);
     return false;
   }
-  summary = fmt::format("{}: both baselines, {} results, all {} registered channels", path, i,
-                        expected);
+  summary =
+      fmt::format("{}: both baselines, {} results, all {} registered channels", path, i, expected);
   return true;
 }
 
