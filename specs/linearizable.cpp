@@ -16,14 +16,15 @@
 //           spans (send(x).ret, recv(x).call) of the messages — (send(x).ret, ∞) for a message
 //           never received: at every instant at which e could take effect, some message was
 //           certainly in the queue.
-// VFresh, VRepet and VOrd are the paper's patterns. The paper's VWit names one message sent
-// before e and received after it; the union is what the `empty` case needs in general (two
+// VFresh, VRepet and VOrd follow the paper. The simplest VWit is one message sent before e and
+// received after it (or never); the union is what the `empty` case needs in general (two
 // messages whose spans overlap can cover e although neither covers it alone). Why the union is
 // enough: without the first three patterns, pick for each `empty` receive a point of its
 // interval outside every span; each message then fits between two consecutive points, the
 // messages between two points form a history free of the patterns (restricting the intervals to
 // the gap adds no real-time order among them), and concatenating their linearizations with the
-// `empty` receives at the points linearizes the whole.
+// `empty` receives at the points linearizes the whole. specs/tests/linearizable_test.cpp checks
+// this characterisation against the exhaustive search of wing_gong.cpp on random histories.
 //
 // Events. A send with result ok took effect; a pending send may or may not have (when its
 // message is received it did, returning at some unknown time; when not, it is left out); a send
@@ -42,10 +43,9 @@
 //
 // A message id sent twice (two sends that may have taken effect) breaks the distinct-values
 // premise, and so do zero-length messages, which carry no id; such messages are left out, and a
-// history that is otherwise clean is unknown. This is
-// a defect of the workload, not of the channel. Leaving messages out is sound for failures:
-// removing all operations on one message from a linearizable queue history leaves it
-// linearizable.
+// history that is otherwise clean is unknown (a defect of the workload, not of the channel).
+// Leaving messages out is sound for failures: removing all operations on one message from a
+// linearizable queue history leaves it linearizable.
 //
 // Cost: O(n log n) time and O(n) memory — one sort by message id, one sweep for VOrd, one merge
 // of spans and a binary search per `empty` receive for VWit.
