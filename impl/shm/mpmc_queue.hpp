@@ -172,6 +172,7 @@ private:
     for (std::uint64_t q = pos - cap_ + 1; q != deq; ++q)
       if (static_cast<std::int64_t>(slot(q)->seq.load(std::memory_order_acquire) - (q + cap_)) >= 0)
         return Result::timeout;
+    if (c_->enqueue.load(std::memory_order_acquire) != pos) return Result::ok; // stale: retry
     return Result::full;
   }
 
@@ -184,12 +185,14 @@ private:
     if (seq != pos && seq != pos - cap_ + 1)
       return {Result::error, EPROTO, "shm queue: slot sequence out of range"};
     const std::uint64_t enq = c_->enqueue.load(std::memory_order_acquire);
-    if (enq < pos) {
-      // The dequeue index never passes the enqueue index: re-read ours before blaming.
-      if (c_->dequeue.load(std::memory_order_relaxed) != pos) return Result::ok;
-      return {Result::error, EPROTO, "shm queue: dequeue index ahead of enqueue index"};
+    if (enq < pos || enq - pos > cap_) {
+      // Our dequeue index may be stale (others went on while we read the slot): only a
+      // current one proves the indices inconsistent, as enqueue <= dequeue + capacity always.
+      if (c_->dequeue.load(std::memory_order_acquire) != pos) return Result::ok;
+      return {Result::error, EPROTO,
+              enq < pos ? "shm queue: dequeue index ahead of enqueue index"
+                        : "shm queue: indices more than a lap apart"};
     }
-    if (enq - pos > cap_) return {Result::error, EPROTO, "shm queue: indices more than a lap apart"};
     if (enq == pos) return Result::empty; // nothing claimed beyond what was taken
     for (int i = 0; i < kSettleSpins; ++i) {
       cpu_relax();
@@ -198,6 +201,8 @@ private:
     for (std::uint64_t q = pos + 1; q != enq; ++q)
       if (static_cast<std::int64_t>(slot(q)->seq.load(std::memory_order_acquire) - (q + 1)) >= 0)
         return Result::timeout;
+    // Still the head? (A stale index would make "nothing published after it" meaningless.)
+    if (c_->dequeue.load(std::memory_order_acquire) != pos) return Result::ok;
     return Result::empty;
   }
 
