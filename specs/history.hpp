@@ -45,7 +45,7 @@ struct Event {
   Op op = Op::send;
   Res res = Res::ok;
   bool has_msg = false;   ///< a send, or a receive/read that returned a message
-  MsgId msg;              ///< `msg` for queues, `val` for registers
+  MsgId msg{};            ///< `msg` for queues, `val` for registers
   std::uint32_t len = 0;  ///< payload length in bytes
   std::int64_t call = 0;  ///< ns, CLOCK_MONOTONIC
   std::int64_t ret = kNever; ///< ns; kNever when res == pending
@@ -92,11 +92,16 @@ struct Params {
   std::int64_t bound_ns = 0; ///< bounded-wait: 0 = take it from the meta line ("bound_ns")
 };
 
+/// A Domain is the kind of object a spec speaks of: a queue (send/recv/close events) or a
+/// register (write/read events). A spec applies to a history that has events of its domain.
+enum class Domain : std::uint8_t { queue, registers };
+
 /// A Spec is a named, pure checker: History -> Verdict.
 struct Spec {
   std::string_view name;       ///< canonical name, e.g. "no-loss"
   std::string_view definition; ///< one sentence: "a history satisfies it when ..."
   Verdict (*check)(const History &, const Params &);
+  Domain domain = Domain::queue; ///< which histories it applies to
 };
 
 } // namespace ipcv::spec
