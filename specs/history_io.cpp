@@ -1,0 +1,328 @@
+// JSON Lines reading (simdjson on-demand, one line at a time) and writing (hand-rolled) of
+// histories; see history_io.hpp for the rules beyond JSON.
+#include "history_io.hpp"
+
+#include <simdjson.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+namespace ipcv::spec {
+namespace {
+
+namespace od = simdjson::ondemand;
+
+/// The error of the line being parsed, prefixed with its number when returned.
+struct LineError {
+  std::string what;
+};
+
+std::optional<LineError> parse_id(od::value v, std::string_view field, MsgId &out) {
+  od::array arr;
+  if (v.get_array().get(arr))
+    return LineError{"\"" + std::string(field) + "\": expected [producer, seq]"};
+  std::size_t n = 0;
+  for (auto el : arr) {
+    std::uint64_t x = 0;
+    if (el.get_uint64().get(x) || (n == 0 && x > UINT32_MAX) || n >= 2)
+      return LineError{"\"" + std::string(field) + "\": expected [producer, seq]"};
+    if (n == 0)
+      out.producer = static_cast<std::uint32_t>(x);
+    else
+      out.seq = x;
+    ++n;
+  }
+  if (n != 2)
+    return LineError{"\"" + std::string(field) + "\": expected [producer, seq]"};
+  return std::nullopt;
+}
+
+std::optional<LineError> parse_meta(od::value v, History &h) {
+  od::object obj;
+  if (v.get_object().get(obj))
+    return LineError{"\"meta\": expected an object"};
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key))
+      return LineError{"\"meta\": bad key"};
+    std::string k(key);
+    od::value val;
+    if (field.value().get(val))
+      return LineError{"\"meta\": bad value"};
+    od::json_type t;
+    if (val.type().get(t))
+      return LineError{"\"meta\": bad value for \"" + k + "\""};
+    if (t == od::json_type::number) {
+      double d = 0;
+      if (val.get_double().get(d))
+        return LineError{"\"meta\": bad number for \"" + k + "\""};
+      h.meta_numbers[k] = d;
+    } else if (k == "claims" && t == od::json_type::array) {
+      for (auto el : val.get_array()) {
+        std::string_view s;
+        if (el.get_string().get(s))
+          return LineError{"\"meta\": \"claims\" must be names"};
+        h.claims.emplace_back(s);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+/// Parses one non-blank line into `e`, or, for a meta line, into `h` and sets `meta`.
+std::optional<LineError> parse_line(od::parser &parser, const char *p, std::size_t len,
+                                    std::size_t capacity, bool first, Event &e, History &h,
+                                    bool &meta) {
+  od::document doc;
+  if (parser.iterate(p, len, capacity).get(doc))
+    return LineError{"not valid JSON"};
+  od::object obj;
+  if (auto err = doc.get_object().get(obj))
+    return LineError{err == simdjson::INCORRECT_TYPE ? "not a JSON object" : "not valid JSON"};
+  bool has_pid = false, has_op = false, has_call = false, has_res = false, has_ret = false;
+  meta = false;
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key))
+      return LineError{"not valid JSON"};
+    od::value v;
+    if (field.value().get(v))
+      return LineError{"not valid JSON"};
+    if (key == "pid") {
+      std::uint64_t x = 0;
+      if (v.get_uint64().get(x) || x > UINT32_MAX)
+        return LineError{"\"pid\": expected an unsigned 32-bit integer"};
+      e.pid = static_cast<std::uint32_t>(x);
+      has_pid = true;
+    } else if (key == "op") {
+      std::string_view s;
+      if (v.get_string().get(s) || !parse(s, e.op))
+        return LineError{"\"op\": expected send, recv, close, write or read"};
+      has_op = true;
+    } else if (key == "res") {
+      std::string_view s;
+      if (v.get_string().get(s) || !parse(s, e.res))
+        return LineError{"\"res\": expected ok, full, empty, timeout, eof, peer_gone, too_large, "
+                         "error or pending"};
+      has_res = true;
+    } else if (key == "msg" || key == "val") {
+      if (auto err = parse_id(v, key, e.msg))
+        return err;
+      e.has_msg = true;
+    } else if (key == "len") {
+      std::uint64_t x = 0;
+      if (v.get_uint64().get(x) || x > UINT32_MAX)
+        return LineError{"\"len\": expected an unsigned 32-bit integer"};
+      e.len = static_cast<std::uint32_t>(x);
+    } else if (key == "call") {
+      if (v.get_int64().get(e.call))
+        return LineError{"\"call\": expected an integer (ns)"};
+      has_call = true;
+    } else if (key == "ret") {
+      if (v.get_int64().get(e.ret))
+        return LineError{"\"ret\": expected an integer (ns)"};
+      has_ret = true;
+    } else if (key == "intact") {
+      if (v.get_bool().get(e.intact))
+        return LineError{"\"intact\": expected true or false"};
+    } else if (key == "meta") {
+      if (!first)
+        return LineError{"\"meta\" is allowed on the first line only"};
+      if (auto err = parse_meta(v, h))
+        return err;
+      meta = true;
+    }
+  }
+  if (const char *rest = nullptr; !doc.current_location().get(rest))
+    return LineError{"trailing characters after the object"};
+  if (meta)
+    return std::nullopt;
+  if (!has_pid)
+    return LineError{"missing \"pid\""};
+  if (!has_op)
+    return LineError{"missing \"op\""};
+  if (!has_call)
+    return LineError{"missing \"call\""};
+  if (!has_res)
+    return LineError{"missing \"res\""};
+  if (e.pending()) {
+    if (has_ret)
+      return LineError{"a pending call has no \"ret\""};
+    e.ret = kNever;
+  } else {
+    if (!has_ret)
+      return LineError{"missing \"ret\" (only a pending call has none)"};
+    if (e.ret < e.call)
+      return LineError{"\"ret\" is before \"call\""};
+  }
+  if (!e.has_msg && ((e.op == Op::send && e.len > 0) || e.op == Op::write))
+    return LineError{e.op == Op::write ? "missing \"val\"" : "missing \"msg\" (len > 0)"};
+  return std::nullopt;
+}
+
+ReadResult parse_padded(const char *data, std::size_t size) {
+  ReadResult r;
+  od::parser parser;
+  std::size_t pos = 0;
+  std::uint32_t line = 0;
+  bool first = true;
+  r.history.events.reserve(size / 80);
+  while (pos < size) {
+    ++line;
+    const char *nl = static_cast<const char *>(std::memchr(data + pos, '\n', size - pos));
+    const std::size_t end = nl ? static_cast<std::size_t>(nl - data) : size;
+    std::size_t b = pos, e = end;
+    pos = end + 1;
+    while (b < e && (data[b] == ' ' || data[b] == '\t'))
+      ++b;
+    while (e > b && (data[e - 1] == '\r' || data[e - 1] == ' ' || data[e - 1] == '\t'))
+      --e;
+    if (b == e)
+      continue;
+    Event ev;
+    ev.line = line;
+    bool meta = false;
+    if (auto err = parse_line(parser, data + b, e - b, size - b + simdjson::SIMDJSON_PADDING, first,
+                              ev, r.history, meta)) {
+      r.error = IoError{"line " + std::to_string(line) + ": " + err->what};
+      return r;
+    }
+    first = false;
+    if (meta)
+      continue;
+    r.history.events.push_back(ev);
+  }
+  return r;
+}
+
+void put_uint(std::string &out, std::uint64_t v) {
+  char buf[24];
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, res.ptr);
+}
+void put_int(std::string &out, std::int64_t v) {
+  char buf[24];
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, res.ptr);
+}
+void put_string(std::string &out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+void put_number(std::string &out, double d) {
+  if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15) {
+    put_int(out, static_cast<std::int64_t>(d));
+    return;
+  }
+  char buf[32];
+  auto res = std::to_chars(buf, buf + sizeof buf, std::isfinite(d) ? d : 0.0);
+  out.append(buf, res.ptr);
+}
+
+} // namespace
+
+ReadResult parse_history(std::string_view text) {
+  simdjson::padded_string padded(text);
+  return parse_padded(padded.data(), padded.size());
+}
+
+ReadResult read_history(const std::string &path) {
+  simdjson::padded_string padded;
+  if (simdjson::padded_string::load(path).get(padded)) {
+    ReadResult r;
+    r.error = IoError{path + ": cannot read: " + std::strerror(errno)};
+    return r;
+  }
+  ReadResult r = parse_padded(padded.data(), padded.size());
+  if (r.error)
+    r.error->message = path + ": " + r.error->message;
+  return r;
+}
+
+std::string to_jsonl(const History &h) {
+  std::string out;
+  out.reserve(h.events.size() * 96 + 128);
+  if (!h.meta_numbers.empty() || !h.claims.empty()) {
+    out += "{\"meta\":{";
+    bool comma = false;
+    for (const auto &[k, v] : h.meta_numbers) {
+      if (comma)
+        out += ',';
+      put_string(out, k);
+      out += ':';
+      put_number(out, v);
+      comma = true;
+    }
+    if (!h.claims.empty()) {
+      if (comma)
+        out += ',';
+      out += "\"claims\":[";
+      for (std::size_t i = 0; i < h.claims.size(); ++i) {
+        if (i)
+          out += ',';
+        put_string(out, h.claims[i]);
+      }
+      out += ']';
+    }
+    out += "}}\n";
+  }
+  for (const Event &e : h.events) {
+    out += "{\"pid\":";
+    put_uint(out, e.pid);
+    out += ",\"op\":\"";
+    out += to_string(e.op);
+    out += '"';
+    if (e.has_msg) {
+      out += (e.op == Op::write || e.op == Op::read) ? ",\"val\":[" : ",\"msg\":[";
+      put_uint(out, e.msg.producer);
+      out += ',';
+      put_uint(out, e.msg.seq);
+      out += ']';
+    }
+    if (e.len != 0 || e.op == Op::send || (e.op == Op::recv && e.res == Res::ok)) {
+      out += ",\"len\":";
+      put_uint(out, e.len);
+    }
+    out += ",\"call\":";
+    put_int(out, e.call);
+    if (!e.pending()) {
+      out += ",\"ret\":";
+      put_int(out, e.ret);
+    }
+    out += ",\"res\":\"";
+    out += to_string(e.res);
+    out += '"';
+    if ((e.op == Op::recv || e.op == Op::read) && e.res == Res::ok)
+      out += e.intact ? ",\"intact\":true" : ",\"intact\":false";
+    out += "}\n";
+  }
+  return out;
+}
+
+std::optional<IoError> write_history(const History &h, const std::string &path) {
+  const std::string text = to_jsonl(h);
+  std::FILE *f = std::fopen(path.c_str(), "wb");
+  if (!f)
+    return IoError{path + ": cannot write: " + std::strerror(errno)};
+  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  if (std::fclose(f) != 0 || !ok)
+    return IoError{path + ": cannot write: " + std::strerror(errno)};
+  return std::nullopt;
+}
+
+} // namespace ipcv::spec
