@@ -1,0 +1,58 @@
+// `integrity`: a history satisfies it when every received message is exactly what its producer
+// sent (no torn, truncated or corrupted message). A receive fails it when the receiver found the
+// payload damaged (intact=false), when its length differs from the length sent, or when it
+// returned bytes without an identity (only the empty message has none).
+#include "integrity.hpp"
+
+#include "catalog.hpp"
+#include "msg_index.hpp"
+
+#include <fmt/format.h>
+
+namespace ipcv::spec {
+
+Verdict check_integrity(const History &h, const Params &) {
+  const MsgIndex index(h);
+  std::size_t bad = 0, received = 0;
+  std::vector<std::size_t> witnesses;
+  std::string first;
+  for (std::size_t i = 0; i < h.events.size(); ++i) {
+    const Event &e = h.events[i];
+    if (e.op != Op::recv || e.res != Res::ok)
+      continue;
+    ++received;
+    const MsgRecord *r = e.has_msg ? index.find(e.msg) : nullptr;
+    const Event *sent = r && r->send != kNone ? &h.events[r->send] : nullptr;
+    std::string why;
+    if (!e.intact)
+      why = fmt::format("{} did not verify (torn, truncated or corrupted)", describe(e));
+    else if (!e.has_msg && e.len != 0)
+      why = fmt::format("{} returned {} bytes without an identity", describe(e), e.len);
+    else if (sent && sent->len != e.len)
+      why = fmt::format("{} returned {} bytes of a message sent with {}", describe(e), e.len,
+                        sent->len);
+    if (why.empty())
+      continue;
+    if (++bad > kMaxWitnessedFailures)
+      continue;
+    if (first.empty())
+      first = why;
+    if (sent)
+      witnesses.push_back(r->send);
+    witnesses.push_back(i);
+  }
+  if (bad == 0)
+    return Verdict::ok();
+  return Verdict::failed(fmt::format("{} of {} received messages are not what was sent; first: {}",
+                                     bad, received, first),
+                         std::move(witnesses));
+}
+
+namespace {
+const SpecRegistrar kRegistered{{"integrity",
+                                 "every received message is exactly what its producer sent (no "
+                                 "torn, truncated or corrupted message)",
+                                 &check_integrity}};
+} // namespace
+
+} // namespace ipcv::spec
