@@ -7,6 +7,7 @@
 
 #include "impl/registry.hpp"
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -30,6 +31,9 @@ constexpr std::string_view to_string(Pattern p) noexcept {
   return p == Pattern::pingpong ? "pingpong" : "stream";
 }
 constexpr std::string_view to_string(Wait w) noexcept { return w == Wait::spin ? "spin" : "block"; }
+
+/// The message sizes of a full run: 8 B to 1 MiB.
+inline constexpr std::array<std::size_t, 6> kDefaultSizes = {8, 64, 512, 4096, 65536, 1 << 20};
 
 /// A Point is one cell of the benchmark matrix: a channel, a pattern, a wait mode, a size.
 struct Point {
@@ -56,11 +60,13 @@ struct CpuPair {
 /// CPUs for A and B: the first two this process may run on, or none when it has one only.
 CpuPair pick_cpus();
 
-/// The physical baselines every result is compared with, measured in the same run.
+/// The physical baselines every result is compared with, measured in the same run: at the start
+/// and, in a full run, again at the end, keeping the best of the two.
 struct Baselines {
   double cacheline_rtt_ns = 0;     ///< median round trip of one cache line between A and B
   double cacheline_rtt_p99_ns = 0; ///< its 99th percentile (shown, not in the JSON)
   double memcpy_gbps = 0;          ///< best single-thread memcpy bandwidth, GB/s (1e9 B/s)
+  std::string note;                ///< why the baselines are not to be trusted; "" when steady
 };
 
 /// A Measurement is the outcome of one point: numbers, or an error saying what went wrong.

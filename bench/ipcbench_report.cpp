@@ -116,28 +116,26 @@ void print_targets(const Baselines &base, const std::vector<Measurement> &rs) {
            "not measured (stream 64 B of shm-spsc and pipe)");
   }
 
-  // 1 MiB, or the largest size measured when the channel's maximum is below it.
-  const Measurement *big = nullptr;
-  for (const auto &m : rs)
-    if (m.ok && m.point.channel->name == spsc && m.point.pattern == Pattern::stream &&
-        m.point.size <= (std::size_t{1} << 20) &&
-        (big == nullptr || m.point.size > big->point.size))
-      big = &m;
-  if (big != nullptr)
-    big = best_stream(rs, spsc, big->point.size);
+  // 1 MiB, or the largest default size within the channel's maximum when that is lower.
+  std::size_t want = 0;
+  if (const ChannelEntry *e = find_channel(spsc))
+    for (std::size_t s : kDefaultSizes)
+      if (s <= e->claims.max_message)
+        want = s;
+  const Measurement *big = want ? best_stream(rs, spsc, want) : nullptr;
   if (big != nullptr) {
     const double half = base.memcpy_gbps / 2;
     const double r = big->gbps / half;
     std::string at;
-    if (big->point.size != (std::size_t{1} << 20))
-      at = fmt::format("; at {}: 1 MiB is over its max_message of {}", size_text(big->point.size),
+    if (want != kDefaultSizes.back())
+      at = fmt::format("; at {}: 1 MiB is over its max_message of {}", size_text(want),
                        size_text(big->point.channel->claims.max_message));
     target("shm-spsc 1 MiB one way >= 0.8x memcpy/2", "x", true, r, r >= 0.8,
            fmt::format("{:.2f} GB/s {} vs {:.2f} GB/s{}", big->gbps, to_string(big->point.wait),
                        half, at));
   } else {
     target("shm-spsc 1 MiB one way >= 0.8x memcpy/2", "", false, 0, false,
-           "not measured (shm-spsc stream)");
+           fmt::format("not measured (shm-spsc stream {})", size_text(want ? want : 1 << 20)));
   }
 
   const Measurement *fut = find(rs, spsc, Pattern::pingpong, Wait::block, 64);
@@ -166,6 +164,8 @@ void print_report(const Baselines &base, const std::vector<Measurement> &results
                   const std::vector<Skip> &skips, bool show_targets) {
   fmt::print("baselines: cache-line round trip {} (p99 {}), memcpy {:.2f} GB/s\n",
              ns_text(base.cacheline_rtt_ns), ns_text(base.cacheline_rtt_p99_ns), base.memcpy_gbps);
+  if (!base.note.empty())
+    fmt::print("warning: {}\n", base.note);
   std::vector<const Measurement *> rtt, one_way, reg;
   for (const auto &m : results) {
     if (!m.ok)
