@@ -15,9 +15,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <unordered_map>
 
 namespace ipcv::spec {
+namespace {
+/// What a read returned, in words.
+std::string value(const Event &r) { return r.has_msg ? to_string(r.msg) : "the initial value"; }
+} // namespace
 
 Verdict check_register(const History &h, const Params &) {
   std::vector<std::size_t> writes, reads;
@@ -33,7 +36,11 @@ Verdict check_register(const History &h, const Params &) {
   auto at = [&](std::size_t i) -> const Event & { return h.events[i]; };
   std::sort(writes.begin(), writes.end(),
             [&](std::size_t a, std::size_t b) { return at(a).call < at(b).call; });
-  for (std::size_t k = 1; k < writes.size(); ++k) {
+  std::vector<std::int64_t> write_ret(writes.size()); // increasing: writes are sequential
+  for (std::size_t k = 0; k < writes.size(); ++k) {
+    write_ret[k] = at(writes[k]).ret;
+    if (k == 0)
+      continue;
     const Event &a = at(writes[k - 1]), &b = at(writes[k]);
     if (a.pid != b.pid || a.msg.producer != b.msg.producer)
       return Verdict::undecided(
@@ -44,18 +51,20 @@ Verdict check_register(const History &h, const Params &) {
           fmt::format("writes overlap ({} and {}): a single writer writes one at a time",
                       describe(a), describe(b)));
   }
-  // order[val] = 1 + position in the write order; failed writes map to 0 ("never took effect").
-  std::unordered_map<MsgId, std::size_t, decltype([](MsgId id) {
-                       return std::hash<std::uint64_t>{}(id.seq * 31 + id.producer);
-                     })>
-      order;
+  // (value, 1 + position in the write order), sorted by value; a failed write has position 0
+  // ("never took effect").
+  std::vector<std::pair<MsgId, std::size_t>> order;
+  order.reserve(writes.size());
   for (std::size_t k = 0; k < writes.size(); ++k)
-    if (!order.try_emplace(at(writes[k]).msg, k + 1).second)
-      return Verdict::undecided(fmt::format("value {} is written twice ({})",
-                                            to_string(at(writes[k]).msg), describe(at(writes[k]))));
-  for (std::size_t i = 0; i < h.events.size(); ++i)
-    if (h.events[i].op == Op::write && h.events[i].has_msg)
-      order.try_emplace(h.events[i].msg, 0);
+    order.emplace_back(at(writes[k]).msg, k + 1);
+  for (const Event &e : h.events)
+    if (e.op == Op::write && e.has_msg && e.res != Res::ok && !e.pending())
+      order.emplace_back(e.msg, 0);
+  std::sort(order.begin(), order.end());
+  for (std::size_t k = 1; k < order.size(); ++k)
+    if (order[k].first == order[k - 1].first)
+      return Verdict::undecided(
+          fmt::format("value {} is written twice", to_string(order[k].first)));
 
   std::size_t bad = 0;
   std::vector<std::size_t> witnesses;
@@ -71,82 +80,79 @@ Verdict check_register(const History &h, const Params &) {
   };
   auto write_of = [&](std::size_t k) { return k == 0 ? kNone : writes[k - 1]; };
 
-  // rank[j]: the position in the write order of what reads[j] returned (0: initial value), or
-  // kNone when the value was never (successfully) written.
-  std::vector<std::size_t> rank(reads.size(), 0);
-  for (std::size_t j = 0; j < reads.size(); ++j) {
-    const std::size_t i = reads[j];
+  // The reads that returned a known value; rank: its position in the write order (0: initial).
+  struct Read {
+    std::uint32_t pid;
+    std::int64_t call, ret;
+    std::size_t rank, event;
+  };
+  std::vector<Read> known;
+  known.reserve(reads.size());
+  for (const std::size_t i : reads) {
     const Event &r = at(i);
     if (!r.intact) {
       fail(fmt::format("{} is torn", describe(r)), {i});
-      rank[j] = kNone;
       continue;
     }
-    if (!r.has_msg)
-      continue;
-    auto it = order.find(r.msg);
-    if (it == order.end() || it->second == 0) {
-      fail(fmt::format("{} returned {}, which was never written{}", describe(r), to_string(r.msg),
-                       it == order.end() ? "" : " (its write failed)"),
-           {i});
-      rank[j] = kNone;
-      continue;
+    std::size_t rank = 0;
+    if (r.has_msg) {
+      auto it = std::lower_bound(order.begin(), order.end(), std::pair{r.msg, std::size_t{0}});
+      if (it == order.end() || it->first != r.msg || it->second == 0) {
+        const bool failed_write = it != order.end() && it->first == r.msg;
+        fail(fmt::format("{} returned {}, which was never written{}", describe(r), to_string(r.msg),
+                         failed_write ? " (its write failed)" : ""),
+             {i});
+        continue;
+      }
+      rank = it->second;
     }
-    rank[j] = it->second;
-    const Event &w = at(write_of(rank[j]));
-    if (r.ret < w.call) {
+    known.push_back({r.pid, r.call, r.ret, rank, i});
+    if (rank != 0 && r.ret < at(write_of(rank)).call) {
       fail(fmt::format("{} returned {} before its write was called", describe(r), to_string(r.msg)),
-           {i, write_of(rank[j])});
+           {i, write_of(rank)});
       continue;
     }
-    // Writes completed before the read was called: writes are sequential, so their returns are
-    // in order and a binary search counts them.
-    const auto done = static_cast<std::size_t>(
-        std::partition_point(writes.begin(), writes.end(),
-                             [&](std::size_t x) { return at(x).ret < r.call; }) -
-        writes.begin());
-    if (rank[j] < done)
+    const auto done = static_cast<std::size_t>( // writes completed before the read was called
+        std::partition_point(write_ret.begin(), write_ret.end(),
+                             [&](std::int64_t t) { return t < r.call; }) -
+        write_ret.begin());
+    if (rank < done)
       fail(fmt::format("{} returned {}, but {} had completed before the read was called",
-                       describe(r), to_string(r.msg), describe(at(writes[done - 1]))),
-           {write_of(rank[j]), writes[done - 1], i});
+                       describe(r), r.has_msg ? to_string(r.msg) : "the initial value",
+                       describe(at(writes[done - 1]))),
+           {write_of(rank), writes[done - 1], i});
   }
 
   // Reads never go back in time: per reader (program order), then across readers (real time).
-  std::vector<std::size_t> by_reader(reads.size());
-  for (std::size_t j = 0; j < reads.size(); ++j)
-    by_reader[j] = j;
-  std::sort(by_reader.begin(), by_reader.end(), [&](std::size_t a, std::size_t b) {
-    const Event &x = at(reads[a]), &y = at(reads[b]);
+  std::sort(known.begin(), known.end(), [](const Read &x, const Read &y) {
     return x.pid != y.pid ? x.pid < y.pid : x.call < y.call;
   });
   bool went_back = false;
-  for (std::size_t k = 1; k < by_reader.size(); ++k) {
-    const std::size_t a = by_reader[k - 1], b = by_reader[k];
-    if (at(reads[a]).pid != at(reads[b]).pid || rank[a] == kNone || rank[b] == kNone)
+  for (std::size_t k = 1; k < known.size(); ++k) {
+    const Read &a = known[k - 1], &b = known[k];
+    if (a.pid != b.pid || b.rank >= a.rank)
       continue;
-    if (rank[b] < rank[a]) {
-      went_back = true;
-      fail(fmt::format("pid {} read {} and then the older {}", at(reads[a]).pid,
-                       to_string(at(reads[a]).msg), describe(at(reads[b]))),
-           {write_of(rank[b]), write_of(rank[a]), reads[a], reads[b]});
-    }
+    went_back = true;
+    fail(fmt::format("pid {} read {} and then the older {}", a.pid, value(at(a.event)),
+                     describe(at(b.event))),
+         {write_of(b.rank), write_of(a.rank), a.event, b.event});
   }
   if (!went_back) {
-    std::vector<std::size_t> by_ret = by_reader, by_call = by_reader;
+    std::vector<Read> by_ret = known;
     std::sort(by_ret.begin(), by_ret.end(),
-              [&](std::size_t a, std::size_t b) { return at(reads[a]).ret < at(reads[b]).ret; });
-    std::sort(by_call.begin(), by_call.end(),
-              [&](std::size_t a, std::size_t b) { return at(reads[a]).call < at(reads[b]).call; });
-    std::size_t done = 0, newest = kNone; // newest: the completed read with the highest rank
-    for (std::size_t b : by_call) {
-      for (; done < by_ret.size() && at(reads[by_ret[done]]).ret < at(reads[b]).call; ++done)
-        if (rank[by_ret[done]] != kNone && (newest == kNone || rank[by_ret[done]] > rank[newest]))
-          newest = by_ret[done];
-      if (newest != kNone && rank[b] != kNone && rank[b] < rank[newest])
-        fail(fmt::format("{} returned {} after {} had returned the newer {}",
-                         describe(at(reads[b])), to_string(at(reads[b]).msg),
-                         describe(at(reads[newest])), to_string(at(reads[newest]).msg)),
-             {write_of(rank[b]), write_of(rank[newest]), reads[newest], reads[b]});
+              [](const Read &x, const Read &y) { return x.ret < y.ret; });
+    std::sort(known.begin(), known.end(),
+              [](const Read &x, const Read &y) { return x.call < y.call; });
+    std::size_t done = 0;
+    const Read *newest = nullptr; // among reads completed so far, the one of the highest rank
+    for (const Read &b : known) {
+      for (; done < by_ret.size() && by_ret[done].ret < b.call; ++done)
+        if (!newest || by_ret[done].rank > newest->rank)
+          newest = &by_ret[done];
+      if (newest && b.rank < newest->rank)
+        fail(fmt::format("{} returned {} after {} had returned the newer {}", describe(at(b.event)),
+                         value(at(b.event)), describe(at(newest->event)), value(at(newest->event))),
+             {write_of(b.rank), write_of(newest->rank), newest->event, b.event});
     }
   }
   if (bad == 0)
