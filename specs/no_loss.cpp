@@ -34,11 +34,12 @@ Verdict check_no_loss(const History &h, const Params &) {
   const std::size_t missing = lost + anon_lost;
   if (missing == 0)
     return Verdict::ok();
-  const std::string what =
-      anon_lost == 0
-          ? fmt::format("{} of {} messages sent ok were never received", lost, sent)
-          : fmt::format("{} of {} messages and {} empty messages sent ok were never received", lost,
-                        sent, anon_lost);
+  std::string what;
+  if (lost != 0)
+    what = fmt::format("{} of {} messages sent ok were never received", lost, sent);
+  if (anon_lost != 0)
+    what += fmt::format("{}{} of {} empty messages sent ok were never received",
+                        what.empty() ? "" : "; ", anon_lost, index.anon_sent_ok);
   if (missing <= index.pending_recvs)
     return Verdict::undecided(fmt::format(
         "{}, but {} receives never returned and may have taken them", what, index.pending_recvs));
