@@ -51,7 +51,7 @@ constexpr std::uint64_t slot_stride(std::uint64_t max) {
 /// of producers and consumers use copies of it.
 class MpmcQueue {
 public:
-  static constexpr int kMaxRetries = 1 << 20; // CAS losses in a row before declaring livelock
+  static constexpr int kMaxRetries = 1 << 16; // CAS losses in a row before declaring livelock
   static constexpr int kSettleSpins = 256;    // re-reads of a slot that is changing hands
 
   MpmcQueue() = default;
@@ -160,7 +160,11 @@ private:
     if (seq != pos - cap_ && seq != pos - cap_ + 1)
       return {Result::error, EPROTO, "shm queue: slot sequence out of range"};
     const std::uint64_t deq = c_->dequeue.load(std::memory_order_acquire);
-    if (deq > pos) return Result::ok; // our enqueue index was stale
+    if (deq > pos) {
+      // Our enqueue index may be stale; if it is current, dequeue passed enqueue: forged.
+      if (c_->enqueue.load(std::memory_order_acquire) != pos) return Result::ok;
+      return {Result::error, EPROTO, "shm queue: dequeue index ahead of enqueue index"};
+    }
     if (pos - deq > cap_) return {Result::error, EPROTO, "shm queue: indices more than a lap apart"};
     if (pos - deq == cap_) return Result::full; // nobody has claimed the oldest message
     // A consumer claimed pos - cap and is copying it out; wait a moment for its release.
