@@ -84,6 +84,31 @@ TEST(HistoryIo, RejectsMalformedLines) {
             R"(line 1: missing "val")");
 }
 
+TEST(HistoryIo, ReadsEveryShapeOfALineAlike) {
+  // The canonical shape, spaced, escaped, reordered and pretty variants of one event.
+  const ReadResult r = parse_history(
+      R"({"pid":2,"op":"recv","msg":[1,9],"len":64,"call":-5,"ret":7,"res":"ok","intact":false})"
+      "\n"
+      R"({"pid": 2, "op": "recv", "msg": [1, 9], "len": 64, "call": -5, "ret": 7, "res": "ok", "intact": false})"
+      "\n"
+      R"({"pid":2,"op":"re\u0063v","msg":[1,9],"len":64,"call":-5,"ret":7,"res":"ok","intact":false})"
+      "\n"
+      R"({ "intact" : false , "res":"ok","ret":7,"call":-5,"len":64,"msg":[ 1 , 9 ],"op":"recv","pid":2 })"
+      "\n");
+  ASSERT_TRUE(r) << r.error->message;
+  ASSERT_EQ(r.history.events.size(), 4U);
+  for (const Event &e : r.history.events) {
+    EXPECT_EQ(std::tie(e.pid, e.op, e.res, e.has_msg, e.msg, e.len, e.call, e.ret, e.intact),
+              std::make_tuple(2U, Op::recv, Res::ok, true, MsgId{1, 9}, 64U, std::int64_t{-5},
+                              std::int64_t{7}, false))
+        << "line " << e.line;
+  }
+  EXPECT_EQ(error_of(R"({"pid":01,"op":"recv","call":1,"ret":2,"res":"empty"})").substr(0, 7),
+            "line 1:");
+  EXPECT_EQ(error_of(R"({"pid":1,"op":"recv","call":1.5,"ret":2,"res":"empty"})"),
+            R"(line 1: "call": expected an integer (ns))");
+}
+
 TEST(HistoryIo, PendingCallsHaveNoRet) {
   EXPECT_TRUE(parse_history(R"({"pid":1,"op":"recv","call":1,"res":"pending"})"));
   EXPECT_EQ(error_of(R"({"pid":1,"op":"recv","call":1,"ret":3,"res":"pending"})"),
