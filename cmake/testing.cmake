@@ -1,12 +1,19 @@
 # ipcv_add_tests(NAME DIR LIBS...): one GoogleTest binary from every *_test.cpp in DIR (a new
 # test file is picked up on its own), each test registered with CTest and JUnit XML written
 # under ${CMAKE_BINARY_DIR}/junit/.
+#
+# The target ipcv_tests builds everything CTest runs and nothing else (no benchmarks), so a
+# sanitizer configuration can build just that: a test registered with add_test outside this
+# function must be added to it with add_dependencies(ipcv_tests TARGET).
+add_custom_target(ipcv_tests)
+
 function(ipcv_add_tests name dir)
   file(GLOB sources CONFIGURE_DEPENDS ${dir}/*_test.cpp)
   if(NOT sources)
     return()
   endif()
   add_executable(${name} ${sources})
+  add_dependencies(ipcv_tests ${name})
   target_link_libraries(${name} PRIVATE ${ARGN} rapidcheck_gtest rapidcheck GTest::gtest_main GTest::gmock)
   target_compile_definitions(${name} PRIVATE IPCV_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   gtest_discover_tests(${name}
@@ -14,3 +21,7 @@ function(ipcv_add_tests name dir)
     PROPERTIES TIMEOUT 300 LABELS "${name}"
     XML_OUTPUT_DIR ${CMAKE_BINARY_DIR}/junit)
 endfunction()
+
+# The self-tests of the sanitizer configurations (fixtures each one must catch), compiled with
+# the flags of this build; see sanitizer_runs/README.md.
+add_subdirectory(${PROJECT_SOURCE_DIR}/sanitizer_runs ${PROJECT_BINARY_DIR}/sanitizer_runs)
