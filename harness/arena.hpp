@@ -1,0 +1,61 @@
+// The recording arena: one fixed-capacity event log per actor in a shared anonymous mapping
+// made before fork. An actor writes an event when it calls (pending) and completes it when the
+// call returns, so a process killed with SIGKILL leaves every event it recorded, its last call
+// pending. A full log is an explicit overflow, never silent truncation.
+#pragma once
+
+#include "specs/history.hpp"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace ipcv::harness {
+
+/// An Arena holds `actors` logs of `capacity` events each, shared across fork.
+class Arena {
+public:
+  Arena(std::uint32_t actors, std::uint32_t capacity);
+  ~Arena();
+  Arena(const Arena &) = delete;
+  Arena &operator=(const Arena &) = delete;
+
+  /// Where one call is recorded; -1 when the actor's log is full (overflow is then flagged).
+  using Slot = std::int64_t;
+
+  /// Records the start of a call by `actor` now; `msg` is known for sends.
+  Slot begin(std::uint32_t actor, spec::Op op, const spec::MsgId *msg = nullptr,
+             std::uint32_t len = 0) noexcept;
+  /// Records the return of the call in `slot`; `msg` is what a receive returned (if any).
+  void end(std::uint32_t actor, Slot slot, spec::Res res, const spec::MsgId *msg = nullptr,
+           std::uint32_t len = 0, bool intact = true) noexcept;
+
+  /// Forgets the call in `slot`, which must be the actor's last one (a poll that found nothing
+  /// and is not worth keeping). The log then is as if the call was never made.
+  void cancel(std::uint32_t actor, Slot slot) noexcept;
+
+  /// True when some actor's log overflowed; `overflow_text` says which.
+  bool overflowed() const noexcept;
+  std::string overflow_text() const;
+
+  /// Every recorded event as a History (events never completed are `pending`). `pid` in each
+  /// event is the actor index + 1.
+  spec::History history() const;
+
+  /// Bytes of shared memory the arena maps.
+  std::size_t bytes() const noexcept { return bytes_; }
+
+  /// CLOCK_MONOTONIC now, in ns (the clock of every event).
+  static std::int64_t now_ns() noexcept;
+
+private:
+  struct Record;
+  struct Log;
+  Log *log(std::uint32_t actor) const noexcept;
+  std::uint32_t actors_, capacity_;
+  std::size_t log_bytes_, bytes_;
+  std::byte *base_;
+};
+
+} // namespace ipcv::harness
