@@ -1,0 +1,37 @@
+// The judge: turns one case's RunResult into a verdict per spec, knowing what the run did
+// (a hang, a planned crash, an unexpected exit) that the pure specs cannot know. Besides the
+// catalog of specs/ it judges two things only a run can show: `crash-safety` (after a planned
+// SIGKILL, survivors neither hang nor see torn messages, and completed sends arrive when
+// no-loss is claimed) and `run` (every actor connected and exited as planned, no `error`
+// result, no arena overflow): a channel that fails `run` broke the contract itself.
+#pragma once
+
+#include "runner.hpp"
+
+#include <string>
+#include <vector>
+
+namespace ipcv::harness {
+
+/// The verdict of one spec on one case.
+struct SpecOutcome {
+  enum Kind : std::uint8_t { pass, fail, skipped };
+  std::string spec;
+  Kind kind = pass;
+  bool claimed = false;     ///< the channel promises it (else it is measured, not failed)
+  std::string explanation;  ///< why it failed / was skipped, or what was observed
+  std::string timeline;     ///< witness events of a failure, rendered
+};
+
+/// Names the engine judges beyond the catalog.
+inline constexpr const char *kCrashSafety = "crash-safety";
+inline constexpr const char *kRun = "run";
+
+/// Every spec name the engine can judge for a channel: `run`, the catalog, `crash-safety`.
+std::vector<std::string> judgeable_specs();
+
+/// Judges `r` for each name in `specs`.
+std::vector<SpecOutcome> judge(const ChannelEntry &e, const Workload &w, const RunResult &r,
+                               const std::vector<std::string> &specs);
+
+} // namespace ipcv::harness

@@ -1,0 +1,76 @@
+// Implementation of the perturbation plan (perturb_plan.hpp).
+#include "perturb_plan.hpp"
+
+#include "impl/perturb.hpp"
+
+#include <csignal>
+#include <ctime>
+#include <sched.h>
+
+namespace ipcv::harness {
+namespace {
+
+struct Plan {
+  std::uint64_t rng = 0;
+  std::uint8_t level = 0;
+  std::uint32_t delay_per_mille = 0; ///< this actor's chance to be delayed at a point
+  bool crash_armed = false;
+  std::uint64_t reached = 0;
+};
+
+thread_local Plan tls_plan;
+
+std::uint64_t next(std::uint64_t &s) {
+  s ^= s << 13;
+  s ^= s >> 7;
+  s ^= s << 17;
+  return s;
+}
+
+void at_point(const char *) {
+  Plan &p = tls_plan;
+  ++p.reached;
+  if (p.crash_armed) ::raise(SIGKILL);
+  if (p.level == 0 || next(p.rng) % 1000 >= p.delay_per_mille) return;
+  const std::uint64_t r = next(p.rng);
+  const unsigned kind = p.level == 1 ? 0 : static_cast<unsigned>(r % 3);
+  if (kind == 0) {
+    ::sched_yield();
+  } else if (kind == 1) {
+    const std::uint64_t spins = 50 + (r >> 8) % 2000;
+    for (std::uint64_t i = 0; i < spins; ++i) asm volatile("" ::: "memory");
+  } else {
+    timespec ts{0, static_cast<long>(1000 + (r >> 8) % 50'000)};
+    ::nanosleep(&ts, nullptr);
+  }
+}
+
+} // namespace
+
+void install_perturbation(std::uint8_t level, std::uint64_t seed, std::uint32_t actor) {
+  Plan &p = tls_plan;
+  p = Plan{};
+  p.level = level;
+  p.rng = (seed ^ (0x9e3779b97f4a7c15ULL * (actor + 1))) | 1;
+  for (int i = 0; i < 4; ++i) next(p.rng);
+  // PCT-like priorities: one in three actors is slow (delayed at 1 point in 3), the others
+  // are delayed rarely, so the slow ones fall behind at exactly the points that matter.
+  p.delay_per_mille = next(p.rng) % 3 == 0 ? 333 : 20;
+  perturb::install(&at_point);
+}
+
+void arm_crash_at_next_point() {
+  tls_plan.crash_armed = true;
+  if (perturb::tls_hook == nullptr) perturb::install(&at_point);
+}
+
+bool crash_still_armed() { return tls_plan.crash_armed; }
+
+void remove_perturbation() {
+  tls_plan = Plan{};
+  perturb::install(nullptr);
+}
+
+std::uint64_t points_reached() { return tls_plan.reached; }
+
+} // namespace ipcv::harness

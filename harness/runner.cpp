@@ -1,0 +1,286 @@
+// Implementation of the runner (runner.hpp): actor bodies shared by process and thread mode.
+#include "runner.hpp"
+#include "arena.hpp"
+#include "perturb_plan.hpp"
+
+#include "specs/message.hpp"
+
+#include <csignal>
+#include <ctime>
+#include <fmt/format.h>
+#include <sched.h>
+#include <thread>
+#include <unistd.h>
+
+namespace ipcv::harness {
+namespace {
+
+constexpr int kExitConnect = 20;
+constexpr int kExitBarrier = 21;
+constexpr auto kGrace = std::chrono::milliseconds(3000);
+
+using spec::Op;
+using spec::Res;
+
+Res to_res(Result r) {
+  switch (r) {
+  case Result::ok: return Res::ok;
+  case Result::full: return Res::full;
+  case Result::empty: return Res::empty;
+  case Result::timeout: return Res::timeout;
+  case Result::eof: return Res::eof;
+  case Result::peer_gone: return Res::peer_gone;
+  case Result::too_large: return Res::too_large;
+  case Result::error: return Res::error;
+  }
+  return Res::error;
+}
+
+void place(const Workload &w, std::uint32_t actor) {
+  if (w.placement == Placement::any) return;
+  const unsigned n = std::max(1u, std::thread::hardware_concurrency());
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(w.placement == Placement::one_core ? 0 : actor % n, &set);
+  ::sched_setaffinity(0, sizeof set, &set); // best effort: a restricted cpuset may refuse
+}
+
+void pause_us(std::uint32_t us) {
+  if (us == 0) return;
+  timespec ts{0, static_cast<long>(us) * 1000};
+  ::nanosleep(&ts, nullptr);
+}
+
+void backoff(std::uint32_t &spins) {
+  if (++spins < 64) ::sched_yield();
+  else pause_us(20);
+}
+
+/// One actor's view of the case.
+struct Actor {
+  const Workload &w;
+  std::uint32_t index;
+  Arena &arena;
+  Deadline deadline;
+  bool reg;
+  bool may_crash; ///< process mode: the crash plan applies
+
+  bool crash_here(std::uint32_t op) const {
+    return may_crash && w.crash_actor && *w.crash_actor == index && w.crash_at == op;
+  }
+  /// Before the call: crash now (outside) or arm a crash inside the call.
+  void before_call(std::uint32_t op) const {
+    if (!crash_here(op)) return;
+    if (!w.crash_inside) ::raise(SIGKILL);
+    arm_crash_at_next_point();
+  }
+  /// After the call returned but before its return is recorded: an armed crash that found no
+  /// perturbation point inside the channel happens here, so the call stays pending.
+  void after_call(std::uint32_t op) const {
+    if (crash_here(op) && crash_still_armed()) ::raise(SIGKILL);
+  }
+};
+
+int run_sender(const Actor &a, AnySender &s, std::size_t max) {
+  std::vector<std::byte> buf(std::max<std::size_t>(max, spec::kMinMessageSize));
+  const std::uint32_t producer = a.index + 1;
+  std::uint32_t op = 0;
+  for (std::uint64_t seq = 0; seq < a.w.messages; ++seq, ++op) {
+    const std::size_t len =
+        std::clamp<std::size_t>(a.w.size_of(seq), spec::kMinMessageSize, std::max<std::size_t>(max, spec::kMinMessageSize));
+    spec::encode(producer, seq, len, buf);
+    const spec::MsgId id{producer, seq};
+    a.before_call(op);
+    auto slot = a.arena.begin(a.index, a.reg ? Op::write : Op::send, &id, static_cast<std::uint32_t>(len));
+    Status st;
+    const std::span<const std::byte> msg(buf.data(), len);
+    if (a.w.try_ops) {
+      std::uint32_t spins = 0;
+      for (;;) {
+        st = s.try_send(msg);
+        // full, or timeout: "no effect now, a peer is mid-operation" (documented by channels
+        // that refuse to answer full when it would not be linearizable): try again.
+        if (st.result != Result::full && st.result != Result::timeout) break;
+        if (Clock::now() >= a.deadline) break;
+        backoff(spins);
+      }
+    } else {
+      st = s.send(msg, a.deadline);
+    }
+    a.after_call(op);
+    a.arena.end(a.index, slot, to_res(st.result));
+    if (!st.ok()) return 0; // recorded; the specs judge what it means
+    pause_us(a.w.pace_us);
+  }
+  a.before_call(op);
+  if (a.reg) { // a register history has writes and reads only
+    s.close();
+    a.after_call(op);
+    return 0;
+  }
+  auto slot = a.arena.begin(a.index, Op::close);
+  s.close();
+  a.after_call(op);
+  a.arena.end(a.index, slot, Res::ok);
+  return 0;
+}
+
+int run_receiver(const Actor &a, AnyReceiver &r, std::size_t max) {
+  std::vector<std::byte> buf(max + 1);
+  const std::uint64_t total = static_cast<std::uint64_t>(a.w.senders) * a.w.messages;
+  // Empty results are recorded (linearizability judges them) up to a budget, so a receiver
+  // polling an idle channel cannot overflow its log.
+  std::uint64_t empty_budget = 2 * total + 64;
+  const std::uint64_t max_reads = a.reg ? 8 * total + 256 : UINT64_MAX;
+  std::uint32_t op = 0;
+  std::uint32_t spins = 0;
+  for (std::uint64_t reads = 0; reads < max_reads; ++reads, ++op) {
+    a.before_call(op);
+    const Op kind = a.reg ? Op::read : Op::recv;
+    auto slot = a.arena.begin(a.index, kind);
+    RecvStatus st = a.w.try_ops ? r.try_recv(buf) : r.recv(buf, a.deadline);
+    a.after_call(op);
+    if (st.result == Result::empty || (a.w.try_ops && st.result == Result::timeout)) {
+      if (empty_budget > 0) {
+        --empty_budget;
+        a.arena.end(a.index, slot, to_res(st.result));
+      } else {
+        a.arena.cancel(a.index, slot);
+      }
+      if (Clock::now() >= a.deadline) return 0;
+      backoff(spins);
+      continue;
+    }
+    spins = 0;
+    if (!st.ok()) {
+      a.arena.end(a.index, slot, to_res(st.result));
+      return 0;
+    }
+    const auto check = spec::verify(std::span<const std::byte>(buf.data(), st.size));
+    const bool intact = check.status == spec::MsgStatus::ok && st.size >= spec::kMinMessageSize;
+    a.arena.end(a.index, slot, Res::ok, check.id ? &*check.id : nullptr,
+                static_cast<std::uint32_t>(st.size), intact);
+    if (a.reg && check.id && check.id->seq + 1 == a.w.messages) return 0; // saw the last write
+  }
+  return 0;
+}
+
+std::uint32_t arena_capacity(const Workload &w, bool reg) {
+  const std::uint64_t total = static_cast<std::uint64_t>(w.senders) * w.messages;
+  const std::uint64_t cap = reg ? 12 * total + 512 : 4 * total + 256;
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(cap, 1u << 22));
+}
+
+} // namespace
+
+std::string actor_name(const Workload &w, std::uint32_t actor) {
+  return actor < w.senders ? fmt::format("sender {}", actor + 1)
+                           : fmt::format("receiver {}", actor - w.senders + 1);
+}
+
+RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOptions &o) {
+  RunResult out;
+  out.is_register = entry.claims.promises("register");
+  const std::size_t max = entry.claims.max_message;
+  Config cfg;
+  cfg.senders = w.senders;
+  cfg.receivers = w.receivers;
+  auto prepared = entry.prepare(cfg);
+  if (!prepared) {
+    out.run_error = "prepare: " + prepared.status().describe();
+    return out;
+  }
+  AnyInstance &inst = **prepared;
+  Arena arena(w.actors(), arena_capacity(w, out.is_register));
+  Barrier start(w.actors());
+  const Deadline deadline = Clock::now() + o.budget;
+  const bool processes = o.mode == Mode::process;
+
+  auto body = [&](std::uint32_t i, AnySender *s, AnyReceiver *r) -> int {
+    place(w, i);
+    Actor a{w, i, arena, deadline, out.is_register, processes};
+    if (!start.arrive_and_wait(deadline)) return kExitBarrier;
+    install_perturbation(w.perturb, w.perturb_seed, i);
+    int rc = s ? run_sender(a, *s, max) : run_receiver(a, *r, max);
+    remove_perturbation();
+    return rc;
+  };
+
+  std::vector<pid_t> pids;
+  if (processes) {
+    for (std::uint32_t i = 0; i < w.actors(); ++i) {
+      pids.push_back(spawn([&, i]() -> int {
+        std::unique_ptr<AnySender> s;
+        std::unique_ptr<AnyReceiver> r;
+        if (i < w.senders) {
+          auto c = inst.connect_sender();
+          if (!c) return kExitConnect;
+          s = std::move(*c);
+        } else {
+          auto c = inst.connect_receiver();
+          if (!c) return kExitConnect;
+          r = std::move(*c);
+        }
+        inst.detach();
+        return body(i, s.get(), r.get());
+      }));
+    }
+  } else {
+    // Thread mode: one host process runs every actor on a thread, so a hung case can still be
+    // killed by the watchdog and the parent stays clean.
+    pids.push_back(spawn([&]() -> int {
+      std::vector<std::unique_ptr<AnySender>> ss;
+      std::vector<std::unique_ptr<AnyReceiver>> rs;
+      for (std::uint32_t i = 0; i < w.actors(); ++i) {
+        if (i < w.senders) {
+          auto c = inst.connect_sender();
+          if (!c) return kExitConnect;
+          ss.push_back(std::move(*c));
+        } else {
+          auto c = inst.connect_receiver();
+          if (!c) return kExitConnect;
+          rs.push_back(std::move(*c));
+        }
+      }
+      inst.detach();
+      std::vector<std::thread> threads;
+      std::vector<int> codes(w.actors(), 0);
+      for (std::uint32_t i = 0; i < w.actors(); ++i)
+        threads.emplace_back([&, i] {
+          codes[i] = i < w.senders ? body(i, ss[i].get(), nullptr)
+                                   : body(i, nullptr, rs[i - w.senders].get());
+        });
+      for (auto &t : threads) t.join();
+      for (int c : codes)
+        if (c != 0) return c;
+      return 0;
+    }));
+  }
+  inst.detach();
+  out.exits = reap(pids, deadline + kGrace);
+  inst.destroy();
+  out.history = arena.history();
+  out.history.meta_numbers["bound_ns"] =
+      static_cast<double>(std::chrono::nanoseconds(o.bound).count());
+  for (const auto &s : entry.claims.specs) out.history.claims.push_back(s);
+
+  for (std::size_t i = 0; i < out.exits.size(); ++i) {
+    const ChildExit &e = out.exits[i];
+    const std::string who = processes ? actor_name(w, static_cast<std::uint32_t>(i)) : "thread host";
+    if (e.timed_out) {
+      out.hung = true;
+    } else if (processes && w.crash_actor && *w.crash_actor == i && e.signal == SIGKILL) {
+      out.crashed = static_cast<std::uint32_t>(i);
+    } else if (!e.clean()) {
+      const char *why = e.exited && e.code == kExitConnect   ? " (connect failed)"
+                        : e.exited && e.code == kExitBarrier ? " (a peer never reached the start)"
+                                                             : "";
+      out.run_error += fmt::format("{}{}: {}{}", out.run_error.empty() ? "" : "; ", who,
+                                   e.describe(), why);
+    }
+  }
+  if (arena.overflowed()) out.run_error += (out.run_error.empty() ? "" : "; ") + arena.overflow_text();
+  return out;
+}
+
+} // namespace ipcv::harness

@@ -1,0 +1,45 @@
+// The runner: one Workload × one channel → real processes (or threads of one process) → a
+// History. Actors start together on a barrier, record into the shared arena, and are bounded
+// by a watchdog: a hung case is killed, every child reaped, every OS object destroyed.
+#pragma once
+
+#include "process.hpp"
+#include "workload.hpp"
+
+#include "impl/registry.hpp"
+#include "specs/history.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ipcv::harness {
+
+/// RunOptions bound one case.
+struct RunOptions {
+  Mode mode = Mode::process;
+  /// Deadline of every blocking call, and the watchdog's limit (plus a grace period).
+  std::chrono::milliseconds budget{5000};
+  /// The bounded-wait bound written into the history's meta line.
+  std::chrono::milliseconds bound{2000};
+};
+
+/// A RunResult is what one case produced.
+struct RunResult {
+  spec::History history;
+  std::vector<ChildExit> exits;     ///< process mode: one per actor; thread mode: the host
+  bool hung = false;                ///< the watchdog had to kill someone
+  std::optional<std::uint32_t> crashed; ///< actor killed by the crash plan, as planned
+  std::string run_error;            ///< setup failure, arena overflow, an unexpected exit
+  bool is_register = false;         ///< write/read events instead of send/recv
+};
+
+/// Runs `w` against a fresh instance of `entry` and returns the history. Never throws for a
+/// misbehaving channel; always destroys the instance and reaps every child.
+RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOptions &o);
+
+/// Short name of an actor: "sender 1", "receiver 2" (1-based within its role).
+std::string actor_name(const Workload &w, std::uint32_t actor);
+
+} // namespace ipcv::harness
