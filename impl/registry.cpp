@@ -1,6 +1,7 @@
 // The registry of channels by name: the reference channels are listed here, adapters and
 // plugins add themselves at run time with register_channel().
 #include "registry.hpp"
+#include "faulty/locked_queue.hpp"
 #include "kernel/mqueue.hpp"
 #include "kernel/pipe.hpp"
 #include "kernel/seqpacket.hpp"
@@ -20,6 +21,14 @@ std::vector<ChannelEntry> &table() {
     v.push_back(entry_of<ShmSpscChannel>());
     v.push_back(entry_of<ShmMpmcChannel>());
     v.push_back(entry_of<ShmRegisterChannel>());
+    // Deliberately broken fixtures, shown only with --include-faulty.
+    using faulty::Fault;
+    using faulty::LockedQueue;
+    v.push_back(entry_of<LockedQueue<Fault::drop>>(true));
+    v.push_back(entry_of<LockedQueue<Fault::reorder>>(true));
+    v.push_back(entry_of<LockedQueue<Fault::dup>>(true));
+    v.push_back(entry_of<LockedQueue<Fault::corrupt>>(true));
+    v.push_back(entry_of<LockedQueue<Fault::lost_wakeup>>(true));
     return v;
   }();
   return t;
