@@ -154,6 +154,34 @@ CheckOutcome eof_after_close(const ChannelEntry &e) {
   });
 }
 
+CheckOutcome try_eof(const ChannelEntry &e) {
+  if (is_register(e)) return CheckOutcome::skipped("a register keeps its value: no end of stream");
+  return with_instance(e, one_to_one(), [&](AnyInstance &inst) {
+    Pair p = connect_pair(inst);
+    if (!p.error.empty()) return CheckOutcome::failed(p.error);
+    inst.detach();
+    std::vector<std::byte> buf(e.claims.max_message + 1);
+    RecvStatus r = p.r->try_recv(buf);
+    if (r.result != Result::empty)
+      return CheckOutcome::failed("try_recv on an empty open channel returned " + res(r));
+    if (Status s = p.s->try_send(payload(1, 0, 16)); !s.ok())
+      return CheckOutcome::failed("try_send: " + res(s));
+    p.s->close();
+    // A poller must learn that the stream ended, or it polls forever: try_recv gives the
+    // message, then eof (a channel that notices late may say empty for a while first).
+    r = p.r->try_recv(buf);
+    if (!r.ok()) return CheckOutcome::failed("try_recv of a message sent before close: " + res(r));
+    const Deadline give_up = after_ms(3000);
+    do {
+      r = p.r->try_recv(buf);
+    } while ((r.result == Result::empty || r.result == Result::timeout) && Clock::now() < give_up);
+    if (r.result != Result::eof)
+      return CheckOutcome::failed("try_recv on a drained channel whose sender closed returned " +
+                                  res(r) + " for 3 s, never eof");
+    return CheckOutcome::ok();
+  });
+}
+
 CheckOutcome timeout_prompt(const ChannelEntry &e) {
   return with_instance(e, one_to_one(), [&](AnyInstance &inst) {
     Pair p = connect_pair(inst);
@@ -183,11 +211,11 @@ CheckOutcome timeout_prompt(const ChannelEntry &e) {
   });
 }
 
-/// try_send until full; returns the number accepted, or -1 with `why` set.
+/// try_send of maximum-size messages until full; returns the number accepted, or -1 with `why`.
 long fill(AnySender &s, const ChannelEntry &e, std::string &why) {
   const long limit = static_cast<long>(e.claims.capacity) * 64 + 4096;
   for (long i = 0; i < limit; ++i) {
-    Status st = s.try_send(payload(1, static_cast<std::uint64_t>(i), 16));
+    Status st = s.try_send(payload(1, static_cast<std::uint64_t>(i), e.claims.max_message));
     if (st.result == Result::full) return i;
     if (!st.ok()) {
       why = fmt::format("try_send {} returned {}", i, res(st));
@@ -209,7 +237,7 @@ CheckOutcome full_then_drains(const ChannelEntry &e) {
     long n = fill(*p.s, e, why);
     if (n < 0) return CheckOutcome::failed(why);
     if (n == 0) return CheckOutcome::failed("an empty channel reported full at once");
-    Status late = p.s->send(payload(1, 999999, 16), after_ms(100));
+    Status late = p.s->send(payload(1, 999999, e.claims.max_message), after_ms(100));
     if (late.result != Result::timeout)
       return CheckOutcome::failed("send on a full channel with a 100 ms deadline returned " +
                                   res(late) + ", not timeout");
@@ -218,7 +246,8 @@ CheckOutcome full_then_drains(const ChannelEntry &e) {
       RecvStatus r = p.r->try_recv(buf);
       if (!r.ok())
         return CheckOutcome::failed(fmt::format("draining message {} of {}: {}", i, n, res(r)));
-      if (!same(std::span(buf).first(r.size), payload(1, static_cast<std::uint64_t>(i), 16)))
+      if (!same(std::span(buf).first(r.size),
+                payload(1, static_cast<std::uint64_t>(i), e.claims.max_message)))
         return CheckOutcome::failed(fmt::format("message {} of {} came out wrong or out of order", i, n));
     }
     RecvStatus r = p.r->try_recv(buf);
@@ -238,7 +267,7 @@ CheckOutcome peer_gone(const ChannelEntry &e) {
     if (fill(*p.s, e, why) < 0) return CheckOutcome::failed(why);
     p.r->close();
     const auto t0 = Clock::now();
-    Status s = p.s->send(payload(1, 1, 16), t0 + milliseconds(3000));
+    Status s = p.s->send(payload(1, 1, e.claims.max_message), t0 + milliseconds(3000));
     if (s.result != Result::peer_gone)
       return CheckOutcome::failed("send to a full channel whose only receiver closed returned " +
                                   res(s) + ", not peer_gone");
@@ -340,6 +369,8 @@ constexpr ConformanceCheck kChecks[] = {
     {"RejectsOversizedMessage", "max+1 bytes give too_large and nothing is delivered", oversized},
     {"ReportsEofAfterSendersClose", "eof once every sender closed and the channel is drained",
      eof_after_close},
+    {"TryRecvReportsEofAfterSendersClose", "a polling receiver learns the stream ended: try_recv gives eof",
+     try_eof},
     {"TimesOutAtTheDeadline", "an empty recv returns timeout at its deadline, not before, not much after",
      timeout_prompt},
     {"ReportsFullAndDrainsInOrder", "try_send reports full; a full send times out; try_recv drains in order",

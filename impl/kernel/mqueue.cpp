@@ -73,7 +73,7 @@ Claims MqueueChannel::claims() {
   c.max_senders = Claims::kMany;
   c.max_receivers = Claims::kMany;
   c.specs = {"integrity", "no-phantom", "no-duplication", "no-loss", "fifo", "linearizable",
-             "bounded-wait"};
+             "bounded-wait", "crash-safety"};
   c.notes = "one priority, so FIFO; eof/peer_gone noticed within a 10 ms slice";
   return c;
 }

@@ -39,7 +39,7 @@ Claims PipeChannel::claims() {
   c.max_senders = Claims::kMany;
   c.max_receivers = 1;
   c.specs = {"integrity", "no-phantom", "no-duplication", "no-loss", "fifo", "linearizable",
-             "bounded-wait"};
+             "bounded-wait", "crash-safety"};
   c.notes = "frames of <= PIPE_BUF bytes are written atomically: many senders, one receiver";
   return c;
 }

@@ -17,7 +17,7 @@ Claims SeqpacketChannel::claims() {
   c.max_senders = Claims::kMany;
   c.max_receivers = Claims::kMany;
   c.specs = {"integrity", "no-phantom", "no-duplication", "no-loss", "fifo", "linearizable",
-             "bounded-wait"};
+             "bounded-wait", "crash-safety"};
   c.notes = "the kernel queues each packet whole: many senders, many receivers";
   return c;
 }
