@@ -1,0 +1,65 @@
+// The engine: a campaign of rapidcheck-generated workloads run against one channel in real
+// processes (or threads), each history judged against the specs; a broken claim is shrunk to
+// a minimal workload and comes back with its witness timeline and a one-line replay command.
+#pragma once
+
+#include "harness/judge.hpp"
+#include "harness/workload.hpp"
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ipcv::engine {
+
+/// Options of one campaign.
+struct Options {
+  harness::Mode mode = harness::Mode::process;
+  int cases = 100;                  ///< generated cases at most (shrinking runs not counted)
+  std::uint64_t seed = 1;
+  double budget_s = 30;             ///< wall-clock budget of the campaign (shrinking included)
+  std::vector<std::string> specs;   ///< specs to judge; empty: every judgeable spec
+  bool crashes = true;              ///< include crash plans (process mode)
+  std::chrono::milliseconds case_budget{5000};
+  std::chrono::milliseconds bound{2000}; ///< bounded-wait bound
+  /// Called after each generated case: (cases done, claims broken so far).
+  std::function<void(int, int)> progress;
+};
+
+/// A Counterexample is the minimal failing case found for one spec.
+struct Counterexample {
+  harness::Workload workload;
+  std::string explanation;
+  std::string timeline;
+};
+
+/// The result of one spec on one channel: one cell of the verdict matrix.
+struct SpecResult {
+  enum Kind : std::uint8_t { pass, fail, not_claimed, skipped };
+  std::string channel;
+  std::string spec;
+  Kind kind = pass;
+  int cases = 0;            ///< cases in which the spec was judged
+  std::uint64_t seed = 0;
+  std::string observed;     ///< not-claimed: what was seen; skipped: why
+  std::string replay;       ///< fail: the command that replays the counterexample
+  std::optional<Counterexample> counterexample;
+};
+
+std::string_view to_string(SpecResult::Kind k);
+
+/// Runs a campaign against `entry` and returns one result per judged spec.
+std::vector<SpecResult> run_campaign(const ChannelEntry &entry, const Options &o);
+
+/// Runs `w` up to `attempts` times (a race need not show on every run), judging `spec`;
+/// the result fails on the first attempt that breaks it.
+SpecResult replay(const ChannelEntry &entry, const harness::Workload &w, const std::string &spec,
+                  const Options &o, int attempts);
+
+/// The one-line command that replays a counterexample.
+std::string replay_command(const ChannelEntry &entry, const std::string &spec, harness::Mode mode,
+                           const harness::Workload &w);
+
+} // namespace ipcv::engine

@@ -1,0 +1,32 @@
+// rapidcheck generators of workloads, shared by the property tests and `ipcverify run`.
+// Every generated workload stays within the channel's claims, and shrinks toward fewer
+// processes, fewer and smaller messages, no perturbation and no crash.
+#pragma once
+
+#include "harness/workload.hpp"
+#include "impl/channel.hpp"
+
+#include <rapidcheck.h>
+
+namespace ipcv::gen {
+
+/// What the generator may produce for one channel in one mode.
+struct WorkloadSpace {
+  Claims claims;
+  harness::Mode mode = harness::Mode::process;
+  bool crashes = true;         ///< include crash plans (process mode only)
+  std::uint32_t max_actors = 3; ///< per side
+  std::uint32_t max_messages = 64;
+};
+
+/// Workloads for a channel with these claims.
+rc::Gen<harness::Workload> workload(const WorkloadSpace &space);
+
+} // namespace ipcv::gen
+
+namespace rc {
+/// Shows a workload in its one-line text form in rapidcheck's counterexamples.
+inline void showValue(const ipcv::harness::Workload &w, std::ostream &os) {
+  os << ipcv::harness::to_string(w);
+}
+} // namespace rc
