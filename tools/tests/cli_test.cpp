@@ -1,0 +1,134 @@
+// Tests of the `ipcverify` command line as a user meets it: exit statuses (0 / 1 / 2), one-line
+// errors for bad input, the listing, the JSON report, and a replay that fails again.
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+
+namespace {
+
+struct Outcome {
+  int status = -1;
+  std::string out; ///< stdout and stderr together
+};
+
+Outcome run(const std::string &args) {
+  const std::string cmd = std::string(IPCVERIFY_BIN) + " " + args + " 2>&1";
+  Outcome o;
+  std::FILE *p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return o;
+  std::array<char, 4096> buf;
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) o.out.append(buf.data(), n);
+  const int st = ::pclose(p);
+  o.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return o;
+}
+
+std::size_t lines(const std::string &s) {
+  std::size_t n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+std::string golden(const std::string &rel) {
+  return std::string(IPCV_SOURCE_DIR) + "/specs/testdata/" + rel;
+}
+
+TEST(Cli, HelpNamesEverySubcommand) {
+  const Outcome o = run("--help");
+  EXPECT_EQ(o.status, 0);
+  for (const char *s : {"list", "run", "verify", "check"}) EXPECT_NE(o.out.find(s), std::string::npos) << s;
+}
+
+TEST(Cli, UnknownSubcommandIsAOneLineUsageError) {
+  const Outcome o = run("frobnicate");
+  EXPECT_EQ(o.status, 2);
+  EXPECT_EQ(lines(o.out), 1u) << o.out;
+  EXPECT_NE(o.out.find("frobnicate"), std::string::npos);
+}
+
+TEST(Cli, UnknownFlagIsAOneLineUsageError) {
+  const Outcome o = run("list --frobnicate");
+  EXPECT_EQ(o.status, 2);
+  EXPECT_EQ(lines(o.out), 1u) << o.out;
+}
+
+TEST(Cli, UnknownChannelIsAOneLineUsageError) {
+  const Outcome o = run("run --channel nope --cases 1");
+  EXPECT_EQ(o.status, 2);
+  EXPECT_EQ(lines(o.out), 1u) << o.out;
+  EXPECT_NE(o.out.find("unknown channel 'nope'"), std::string::npos);
+}
+
+TEST(Cli, UnknownSpecIsAOneLineUsageError) {
+  const Outcome o = run("run --channel pipe --spec nope --cases 1");
+  EXPECT_EQ(o.status, 2);
+  EXPECT_EQ(lines(o.out), 1u) << o.out;
+}
+
+TEST(Cli, BadWorkloadIsAOneLineUsageError) {
+  const Outcome o = run("run --channel pipe --spec fifo --workload 's=1,r=1,zz=3'");
+  EXPECT_EQ(o.status, 2);
+  EXPECT_EQ(lines(o.out), 1u) << o.out;
+}
+
+TEST(Cli, ListShowsTheKernelChannelsAndHidesFixtures) {
+  const Outcome o = run("list");
+  EXPECT_EQ(o.status, 0);
+  for (const char *c : {"pipe", "seqpacket", "mqueue"}) EXPECT_NE(o.out.find(c), std::string::npos);
+  EXPECT_EQ(o.out.find("faulty-"), std::string::npos);
+  EXPECT_NE(run("list --include-faulty").out.find("faulty-drop"), std::string::npos);
+}
+
+TEST(Cli, CheckPassesAGoodHistoryAndFailsABadOne) {
+  EXPECT_EQ(run("check --spec fifo " + golden("fifo/interleaved-producers-ok.jsonl")).status, 0);
+  const Outcome bad = run("check --spec fifo " + golden("fifo/swapped-bad.jsonl"));
+  EXPECT_EQ(bad.status, 1) << bad.out;
+}
+
+TEST(Cli, CheckRejectsAMissingFile) {
+  const Outcome o = run("check /nonexistent/h.jsonl");
+  EXPECT_EQ(o.status, 2);
+  EXPECT_EQ(lines(o.out), 1u) << o.out;
+}
+
+TEST(Cli, CheckNamesTheMalformedLine) {
+  const std::string path = ::testing::TempDir() + "/malformed.jsonl";
+  std::ofstream(path) << "{\"pid\":1,\"op\":\"send\",\"msg\":[1,0],\"len\":16,\"call\":1,\"ret\":2,"
+                         "\"res\":\"ok\"}\n{\"pid\":1,\"op\":\n";
+  const Outcome o = run("check " + path);
+  EXPECT_EQ(o.status, 2);
+  EXPECT_NE(o.out.find("line 2"), std::string::npos) << o.out;
+}
+
+TEST(Cli, ReplayOfAFaultyCounterexampleFailsAgain) {
+  const Outcome o = run("run --channel faulty-dup --spec no-duplication --mode process "
+                        "--workload 's=1,r=1,m=8,z=16,try=0,pace=0,pt=0:0,cpu=any,crash=-' "
+                        "--include-faulty --attempts 20");
+  EXPECT_EQ(o.status, 1) << o.out;
+  EXPECT_NE(o.out.find("FAIL"), std::string::npos) << o.out;
+}
+
+TEST(Cli, RunWritesTheJsonReport) {
+  const std::string path = ::testing::TempDir() + "/run.json";
+  const Outcome o = run("run --channel faulty-drop --channel pipe --spec no-loss --cases 30 "
+                        "--seed 7 --time-budget 60 --no-crash --include-faulty --json " + path);
+  EXPECT_EQ(o.status, 1) << o.out;
+  std::ifstream in(path);
+  const auto j = nlohmann::json::parse(in);
+  ASSERT_EQ(j["results"].size(), 2u);
+  for (const auto &r : j["results"])
+    for (const char *k : {"channel", "spec", "verdict", "cases", "seed", "replay", "counterexample"})
+      EXPECT_TRUE(r.contains(k)) << k;
+  EXPECT_EQ(j["results"][0]["channel"], "faulty-drop");
+  EXPECT_EQ(j["results"][0]["verdict"], "fail");
+  EXPECT_NE(j["results"][0]["replay"].get<std::string>().find("--workload"), std::string::npos);
+  EXPECT_EQ(j["results"][1]["verdict"], "pass");
+}
+
+} // namespace
