@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <mutex>
 #include <new>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -15,6 +16,48 @@ namespace ipcv::shm {
 namespace {
 
 constexpr std::uint64_t kGuard = 4096;
+
+/// The mappings this process holds, with how many holders each (the Address's copy and each
+/// endpoint). Inherited across fork like the mappings themselves, so a forked child or a
+/// thread connects through the very mapping prepare() made, at the same address: then
+/// ThreadSanitizer sees every endpoint's accesses at one address and can pair them.
+struct Held {
+  std::byte *base;
+  std::uint64_t size;
+  unsigned holders;
+};
+std::mutex held_mu;
+std::vector<Held> held;
+
+void hold_new(std::byte *base, std::uint64_t size) {
+  std::lock_guard lock(held_mu);
+  held.push_back({base, size, 1});
+}
+
+/// One more holder of the mapping at `base`, if this process has it; false otherwise.
+bool hold_again(const void *base, std::uint64_t size) {
+  std::lock_guard lock(held_mu);
+  for (Held &h : held)
+    if (h.base == base && h.size == size) {
+      ++h.holders;
+      return true;
+    }
+  return false;
+}
+
+/// One holder less; unmaps (with the guard page) when it was the last. Unknown bases (a second
+/// detach, an address from another process) are ignored.
+void release(const void *base) noexcept {
+  std::lock_guard lock(held_mu);
+  for (auto it = held.begin(); it != held.end(); ++it)
+    if (it->base == base) {
+      if (--it->holders == 0) {
+        ::munmap(it->base, it->size + kGuard);
+        held.erase(it);
+      }
+      return;
+    }
+}
 
 /// Maps `size` bytes of `fd` MAP_SHARED followed by one PROT_NONE guard page.
 std::byte *map_with_guard(int fd, std::uint64_t size) {
@@ -70,6 +113,7 @@ Expected<RegionAddress> create_region(RegionKind kind, std::uint64_t size, const
   std::byte *base = map_with_guard(fd, size);
   if (base == nullptr) return fail("mmap region");
   a.base = base;
+  hold_new(base, size);
   if (kind == RegionKind::memfd) {
     a.fd = fd;
   } else {
@@ -91,12 +135,34 @@ Mapping &Mapping::operator=(Mapping &&o) noexcept {
 }
 
 void Mapping::reset() noexcept {
-  if (base_ != nullptr) ::munmap(base_, size_ + kGuard);
+  if (base_ != nullptr) release(base_);
   base_ = nullptr;
   size_ = 0;
 }
 
+namespace {
+
+Status check_header(const std::byte *base, const RegionAddress &a, std::uint32_t layout) {
+  auto *h = std::launder(reinterpret_cast<const RegionHeader *>(base));
+  // SYNC POINT READ: region layout
+  // Without acquire an endpoint could see the magic yet read counters from before prepare.
+  if (h->magic.load(std::memory_order_acquire) != kMagic)
+    return {Result::error, EPROTO, "region header: bad magic"};
+  if (h->layout != layout) return {Result::error, EPROTO, "region header: wrong layout"};
+  if (h->size != a.size) return {Result::error, EPROTO, "region header: wrong size"};
+  return {};
+}
+
+} // namespace
+
 Expected<Mapping> map_region(const RegionAddress &a, std::uint32_t layout) {
+  if (a.base != nullptr && hold_again(a.base, a.size)) {
+    // The mapping prepare() made, still held here (same process, or a forked child).
+    Mapping m(static_cast<std::byte *>(a.base), a.size);
+    Status s = check_header(m.base(), a, layout);
+    if (!s.ok()) return s;
+    return m;
+  }
   int fd = -1;
   bool owned = false;
   if (a.kind == RegionKind::memfd) {
@@ -116,19 +182,15 @@ Expected<Mapping> map_region(const RegionAddress &a, std::uint32_t layout) {
   if (s.ok() && base == nullptr) s = Status::from_errno("mmap region");
   if (owned) os::close_fd(fd);
   if (!s.ok()) return s;
+  hold_new(base, a.size);
   Mapping m(base, a.size);
-  auto *h = std::launder(reinterpret_cast<RegionHeader *>(base));
-  // SYNC POINT READ: region layout
-  // Without acquire an endpoint could see the magic yet read counters from before prepare.
-  if (h->magic.load(std::memory_order_acquire) != kMagic)
-    return Status{Result::error, EPROTO, "region header: bad magic"};
-  if (h->layout != layout) return Status{Result::error, EPROTO, "region header: wrong layout"};
-  if (h->size != a.size) return Status{Result::error, EPROTO, "region header: wrong size"};
+  s = check_header(base, a, layout);
+  if (!s.ok()) return s;
   return m;
 }
 
 void detach_region(const RegionAddress &a) noexcept {
-  if (a.base != nullptr) ::munmap(a.base, a.size + kGuard);
+  if (a.base != nullptr) release(a.base);
   os::close_fd(a.fd);
 }
 

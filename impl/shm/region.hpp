@@ -9,7 +9,10 @@
 // fork; endpoints map it by name and destroy() unlinks it. A named object cannot be sealed: a
 // peer with write access could shrink it, which is why its mode is 0600.
 //
-// Every mapping an endpoint makes is followed by one PROT_NONE guard page, so an index that
+// An endpoint connects through the mapping prepare() made when this process still holds it
+// (the preparing process and its forked children, at the same address; holders are counted,
+// so detach() unmaps only once the last endpoint closed), and otherwise maps the region anew
+// by fd or by name. Every mapping is followed by one PROT_NONE guard page, so an index that
 // escaped validation faults at once instead of reading the neighbouring mapping.
 #pragma once
 
@@ -51,7 +54,7 @@ constexpr std::uint64_t align_up(std::uint64_t n, std::uint64_t a) { return (n +
 Expected<RegionAddress> create_region(RegionKind kind, std::uint64_t size,
                                       const char *name = nullptr);
 
-/// A Mapping is one endpoint's own mapping of a region (plus its guard page); move-only.
+/// A Mapping is one endpoint's hold on a mapping of a region (plus its guard page); move-only.
 class Mapping {
 public:
   Mapping() = default;
@@ -72,12 +75,14 @@ private:
   std::uint64_t size_ = 0;
 };
 
-/// Maps the region again for one endpoint (by fd or by name), checks its size (and for memfd
-/// its seals) and that its header carries `layout`. Works in the parent, in forked children,
-/// and (named kind) in unrelated processes.
+/// Gives one endpoint a hold on the region: the prepared mapping when this process holds it,
+/// else a new mapping by fd or by name after checking its size (and for memfd its seals);
+/// then checks that the header carries `layout`. Works in the parent, in threads, in forked
+/// children, and (named kind) in unrelated processes.
 Expected<Mapping> map_region(const RegionAddress &a, std::uint32_t layout);
 
-/// Drops this process's copies: unmaps the parent's mapping and closes the fd.
+/// Drops this process's copies: closes the fd and releases the prepared mapping (unmapped
+/// once no endpoint of this process holds it). A second call does nothing harmful.
 void detach_region(const RegionAddress &a) noexcept;
 
 /// Removes the region's name (named kind); the memory goes when the last mapping does.
