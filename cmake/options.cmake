@@ -4,7 +4,14 @@ set_property(CACHE IPCV_SANITIZER PROPERTY STRINGS none thread address)
 option(IPCV_WERROR "Treat warnings as errors" ON)
 option(IPCV_BUILD_TESTS "Build the tests (default: when ipcverify is the top-level project)" ${PROJECT_IS_TOP_LEVEL})
 option(IPCV_PERTURB "Compile the perturbation points of the reference channels" ON)
+option(IPCV_VALGRIND "Compile the Valgrind client annotations (happens-before/after) of the lock-free code, for Helgrind/DRD runs" OFF)
 
-foreach(opt IPCV_SANITIZER IPCV_WERROR IPCV_BUILD_TESTS IPCV_PERTURB)
+foreach(opt IPCV_SANITIZER IPCV_WERROR IPCV_BUILD_TESTS IPCV_PERTURB IPCV_VALGRIND)
   message(STATUS "ipcverify option ${opt} = ${${opt}}")
 endforeach()
+
+# IPCV_VALGRIND=1 tells the code to include <valgrind/helgrind.h> and emit its annotations
+# (see sanitizer_runs/README.md, "Helgrind and lock-free code"); off, they compile to nothing.
+if(IPCV_VALGRIND)
+  add_compile_definitions(IPCV_VALGRIND=1)
+endif()

@@ -1,0 +1,83 @@
+# Shared by the sanitizer run scripts (sourced, not run): where things are, how a build
+# directory is configured and built, how CTest is run, and how long each part took.
+
+IPCV_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+
+# The sanitizer runtimes print file:line only through llvm-symbolizer (package llvm-14); without
+# it every report is bare addresses and the self-tests fail, which is the intended outcome.
+IPCV_SYMBOLIZER=/usr/lib/llvm-14/bin/llvm-symbolizer
+
+ipcv_log() { printf '[%s] %s\n' "$IPCV_CONFIG" "$*"; }
+
+# ipcv_timed LABEL COMMAND...: runs COMMAND and appends "LABEL SECONDS STATUS" to the timing
+# file of this configuration (printed by ipcv_summary).
+ipcv_timed() {
+  local label=$1 start status
+  shift
+  start=$(date +%s)
+  "$@"
+  status=$?
+  echo "$label $(($(date +%s) - start)) $status" >>"$IPCV_TIMES"
+  return $status
+}
+
+ipcv_summary() {
+  ipcv_log "wall time per part (seconds, exit status):"
+  while read -r label secs status; do
+    printf '[%s]   %-28s %5ss  %s\n' "$IPCV_CONFIG" "$label" "$secs" "$([ "$status" = 0 ] && echo ok || echo "FAILED ($status)")"
+  done <"$IPCV_TIMES"
+}
+
+# ipcv_configure DIR SANITIZER: a clang build of the same CMake targets with IPCV_SANITIZER set.
+# Configures again only when the directory is new or was configured differently.
+ipcv_configure() {
+  local dir=$1 sanitizer=$2
+  if [ -f "$dir/build.ninja" ] &&
+     grep -qx "IPCV_SANITIZER:STRING=$sanitizer" "$dir/CMakeCache.txt" &&
+     grep -q '^CMAKE_CXX_COMPILER:[A-Z]*=.*clang++' "$dir/CMakeCache.txt"; then
+    return 0
+  fi
+  CC=clang CXX=clang++ cmake -G Ninja -S "$IPCV_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DIPCV_SANITIZER="$sanitizer"
+}
+
+# ipcv_build DIR TARGET...: builds only what the configuration runs.
+ipcv_build() {
+  local dir=$1
+  shift
+  cmake --build "$dir" -j "$JOBS" --target "$@"
+}
+
+# ipcv_build_for_ctest DIR [TARGET]...: builds what the CTest suite of DIR runs and nothing
+# else (no benchmarks): the test binaries (target ipcv_tests), then every other executable a
+# CTest command names that is still missing (a test added with add_test outside
+# ipcv_add_tests, such as the ipcbench smoke), plus the extra TARGETs.
+ipcv_build_for_ctest() {
+  local dir=$1 abs missing
+  shift
+  ipcv_build "$dir" ipcv_tests "$@" || return 1
+  abs=$(cd "$dir" && pwd)
+  missing=$(find "$dir" -name CTestTestfile.cmake -exec sed -n 's/^add_test(\[=\[.*\]=\] "\([^"]*\)".*/\1/p' {} + |
+    sort -u | while read -r exe; do
+      case "$exe" in "$abs"/*) [ -e "$exe" ] || basename "$exe" ;; esac
+    done)
+  [ -z "$missing" ] || ipcv_build "$dir" $missing
+}
+
+# ipcv_ctest DIR [CTEST ARGS]...: the whole CTest suite of DIR, JUnit XML in DIR/junit/.
+ipcv_ctest() {
+  local dir=$1
+  shift
+  mkdir -p "$dir/junit"
+  ctest --test-dir "$dir" --output-on-failure -j "$JOBS" --timeout 600 \
+    --output-junit "$(cd "$dir" && pwd)/junit/ctest.xml" "$@"
+}
+
+# ipcv_begin CONFIG: names the configuration in every line and starts its timing file.
+ipcv_begin() {
+  IPCV_CONFIG=$1
+  IPCV_TIMES=$(mktemp "${TMPDIR:-/tmp}/ipcv-times.XXXXXX")
+  trap 'rm -f "$IPCV_TIMES"' EXIT
+  cd "$IPCV_ROOT" || exit 2
+}
