@@ -281,5 +281,31 @@ TEST_F(ShmRegion, EndpointOutlivesDetachOfTheAddress) {
   ShmMpmcChannel::destroy(*a);
 }
 
+/// Connects with the prepared mapping hidden (base = nullptr), as a process that has only the
+/// fd (memfd) or only the name (named) would, and exchanges one message with an endpoint on
+/// the prepared mapping.
+template <class C> void connects_without_prepared_mapping() {
+  auto a = C::prepare(Config{});
+  ASSERT_TRUE(a);
+  {
+    typename C::Address elsewhere = *a;
+    elsewhere.region.base = nullptr;
+    auto tx = C::connect_sender(elsewhere);
+    auto rx = C::connect_receiver(*a);
+    ASSERT_TRUE(tx && rx) << (tx ? rx.status() : tx.status()).describe();
+    ASSERT_TRUE(tx->try_send(bytes(kMsg)).ok());
+    std::vector<std::byte> buf(64);
+    EXPECT_EQ(rx->try_recv(buf).size, kMsg.size());
+  }
+  C::detach(*a);
+  C::destroy(*a);
+}
+
+TEST_F(ShmRegion, MemfdConnectsByFdAlone) { connects_without_prepared_mapping<ShmSpscChannel>(); }
+
+TEST_F(ShmRegion, NamedConnectsByNameAlone) {
+  connects_without_prepared_mapping<ShmSpscNamedChannel>();
+}
+
 } // namespace
 } // namespace ipcv::shm
