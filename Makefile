@@ -47,9 +47,17 @@ $(BUILD)/build.ninja:
 build: $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The main job: the contract's conformance checks, then the engine over every channel and
+# every spec (VERIFY_BUDGET seconds in all), with the verdict matrix on stdout and the report
+# in $(BUILD)/report/. Exit status 1 when any claim is broken.
+VERIFY_BUDGET ?= 100
 verify: deps
 	@$(MAKE) --no-print-directory build
 	$(BUILD)/bin/ipcverify verify
+	@mkdir -p $(BUILD)/report
+	$(BUILD)/bin/ipcverify run --time-budget $(VERIFY_BUDGET) \
+	  --json $(BUILD)/report/report.json --markdown $(BUILD)/report/report.md
+	@echo "report: $(BUILD)/report/report.json, $(BUILD)/report/report.md"
 
 check-fast: deps
 	@$(MAKE) --no-print-directory build
