@@ -2,6 +2,7 @@
 #include "mpmc.hpp"
 
 #include <new>
+#include <string>
 
 namespace ipcv::shm {
 namespace {
@@ -37,7 +38,10 @@ template <RegionKind K> Expected<typename ShmMpmc<K>::Address> ShmMpmc<K>::prepa
   while (a.capacity < want) a.capacity <<= 1;
   a.senders = cfg.senders;
   a.receivers = cfg.receivers;
-  auto r = create_region(K, kSlotsOffset + a.capacity * slot_stride(a.max_message));
+  const std::string name(cfg.name); // named kind: used instead of a random name, still O_EXCL
+  if (name.size() >= sizeof a.region.name) return Status{Result::error, ENAMETOOLONG, "long name"};
+  auto r = create_region(K, kSlotsOffset + a.capacity * slot_stride(a.max_message),
+                         name.empty() ? nullptr : name.c_str());
   if (!r) return r.status();
   a.region = *r;
   auto *base = static_cast<std::byte *>(a.region.base);

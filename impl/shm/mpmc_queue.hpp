@@ -159,6 +159,8 @@ private:
     // Only two values are legal here: the previous lap's message, claimed or published.
     if (seq != pos - cap_ && seq != pos - cap_ + 1)
       return {Result::error, EPROTO, "shm queue: slot sequence out of range"};
+    // The indices are moved by relaxed CAS, so acquire on them pairs with nothing: it only
+    // keeps the slot reads below after this read, the order the argument above relies on.
     const std::uint64_t deq = c_->dequeue.load(std::memory_order_acquire);
     if (deq > pos) {
       // Our enqueue index may be stale; if it is current, dequeue passed enqueue: forged.
@@ -170,9 +172,11 @@ private:
     // A consumer claimed pos - cap and is copying it out; wait a moment for its release.
     for (int i = 0; i < kSettleSpins; ++i) {
       cpu_relax();
+      // SYNC POINT READ: slot released (as in try_push: a slot seen free is free to write)
       if (slot(pos)->seq.load(std::memory_order_acquire) == pos) return Result::ok;
     }
     // Full is linearizable only if no release of a later claimed message already completed.
+    // SYNC POINT READ: slot released (a release seen here happened before this answer)
     for (std::uint64_t q = pos - cap_ + 1; q != deq; ++q)
       if (static_cast<std::int64_t>(slot(q)->seq.load(std::memory_order_acquire) - (q + cap_)) >= 0)
         return Result::timeout;
@@ -188,6 +192,7 @@ private:
     // not yet released by its consumer.
     if (seq != pos && seq != pos - cap_ + 1)
       return {Result::error, EPROTO, "shm queue: slot sequence out of range"};
+    // Acquire on an index pairs with nothing (relaxed CAS); it keeps the reads below after it.
     const std::uint64_t enq = c_->enqueue.load(std::memory_order_acquire);
     if (enq < pos || enq - pos > cap_) {
       // Our dequeue index may be stale (others went on while we read the slot): only a
@@ -200,8 +205,10 @@ private:
     if (enq == pos) return Result::empty; // nothing claimed beyond what was taken
     for (int i = 0; i < kSettleSpins; ++i) {
       cpu_relax();
+      // SYNC POINT READ: slot payload (as in try_pop)
       if (slot(pos)->seq.load(std::memory_order_acquire) == pos + 1) return Result::ok;
     }
+    // SYNC POINT READ: slot payload (a publication seen here happened before this answer)
     for (std::uint64_t q = pos + 1; q != enq; ++q)
       if (static_cast<std::int64_t>(slot(q)->seq.load(std::memory_order_acquire) - (q + 1)) >= 0)
         return Result::timeout;

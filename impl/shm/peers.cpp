@@ -29,6 +29,7 @@ void leave_side(PeerSide &side, unsigned slot) noexcept {
 SideState look_at(const PeerSide &side, unsigned expected, bool check_alive) noexcept {
   SideState st;
   st.expected = expected;
+  // Acquire pairs with join_side's acq_rel reservation: the slots counted are filled in order.
   std::uint32_t n = side.connected.load(std::memory_order_acquire);
   if (n > expected) n = expected; // join_side refuses endpoints beyond the declared count
   if (n > kMaxEndpoints) n = kMaxEndpoints;

@@ -2,6 +2,7 @@
 #include "register.hpp"
 
 #include <new>
+#include <string>
 
 namespace ipcv::shm {
 
@@ -27,7 +28,10 @@ Expected<typename ShmRegister<K>::Address> ShmRegister<K>::prepare(const Config 
   Address a;
   a.max_message = static_cast<std::uint32_t>(cfg.max_message ? cfg.max_message : kMaxMessage);
   a.receivers = cfg.receivers;
-  auto r = create_region(K, kCopiesOffset + 2 * copy_stride(a.max_message));
+  const std::string name(cfg.name); // named kind: used instead of a random name, still O_EXCL
+  if (name.size() >= sizeof a.region.name) return Status{Result::error, ENAMETOOLONG, "long name"};
+  auto r = create_region(K, kCopiesOffset + 2 * copy_stride(a.max_message),
+                         name.empty() ? nullptr : name.c_str());
   if (!r) return r.status();
   a.region = *r;
   auto *base = static_cast<std::byte *>(a.region.base);

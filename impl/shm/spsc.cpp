@@ -2,6 +2,7 @@
 #include "spsc.hpp"
 
 #include <new>
+#include <string>
 
 namespace ipcv::shm {
 
@@ -30,7 +31,9 @@ template <RegionKind K> Expected<typename ShmSpsc<K>::Address> ShmSpsc<K>::prepa
   a.ring_bytes = ring_bytes_for(n, a.max_message);
   a.senders = cfg.senders;
   a.receivers = cfg.receivers;
-  auto r = create_region(K, kRingOffset + a.ring_bytes);
+  const std::string name(cfg.name); // named kind: used instead of a random name, still O_EXCL
+  if (name.size() >= sizeof a.region.name) return Status{Result::error, ENAMETOOLONG, "long name"};
+  auto r = create_region(K, kRingOffset + a.ring_bytes, name.empty() ? nullptr : name.c_str());
   if (!r) return r.status();
   a.region = *r;
   auto *base = static_cast<std::byte *>(a.region.base);

@@ -64,6 +64,9 @@ inline void futex_sleep(WaitWord &w, std::uint32_t expected, Clock::duration rel
 
 /// Wakes every sleeper of `w` unconditionally (used by close, which is rare).
 inline void wake_all(WaitWord &w) noexcept {
+  // SYNC POINT WRITE: wake sequence
+  // A waiter that reads the new value (acquire) sees everything published before the wake;
+  // without release it could wake, re-try, and still see the old state.
   w.seq.fetch_add(1, std::memory_order_seq_cst);
   ::syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&w.seq), FUTEX_WAKE, INT_MAX, nullptr,
             nullptr, 0);
@@ -72,9 +75,10 @@ inline void wake_all(WaitWord &w) noexcept {
 /// Tells the sleepers of `w` that the state they wait for may have changed; call after the
 /// change is published. Costs one fence when nobody sleeps.
 inline void notify(WaitWord &w) noexcept {
-  // SYNC POINT WRITE: waiter announcement (notifier side)
-  // Without this fence the load of `waiters` may pass the publishing store: the notifier reads
-  // 0 while a waiter that has announced itself reads the old state and sleeps for good.
+  // SYNC POINT READ: waiter announcement
+  // Without this fence the load of `waiters` may pass the publishing store (store-load
+  // reordering, which x86 does): the notifier reads 0 while a waiter that has announced
+  // itself reads the old state and sleeps through the change (until its slice ends).
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (w.waiters.load(std::memory_order_relaxed) != 0) wake_all(w);
 }
@@ -108,10 +112,11 @@ R block_on(WaitWord &w, Deadline d, Result again, Attempt &&attempt, Gone &&gone
     if (g != Result::ok) return R{Status{g}};
     if (Clock::now() >= d) return R{Status{Result::timeout}};
     w.waiters.fetch_add(1, std::memory_order_relaxed);
-    // SYNC POINT READ: waiter announcement (waiter side)
+    // SYNC POINT WRITE: waiter announcement
     // Without this fence the re-try below may read the state before `waiters` is visible:
     // the notifier then skips the wake and this waiter sleeps through the change.
     std::atomic_thread_fence(std::memory_order_seq_cst);
+    // SYNC POINT READ: wake sequence
     const std::uint32_t seen = w.seq.load(std::memory_order_acquire);
     IPCV_PERTURB_POINT("shm.wait.announced");
     r = attempt();
