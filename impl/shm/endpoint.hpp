@@ -17,8 +17,8 @@ public:
   Endpoint(Mapping m, PeerSide *mine, unsigned slot, WaitWord *a, WaitWord *b) noexcept
       : map_(std::move(m)), mine_(mine), slot_(slot), wake_{a, b} {}
   Endpoint(Endpoint &&o) noexcept
-      : map_(std::move(o.map_)), mine_(std::exchange(o.mine_, nullptr)), slot_(o.slot_),
-        wake_{o.wake_[0], o.wake_[1]} {}
+      : map_(std::move(o.map_)), mine_(std::exchange(o.mine_, nullptr)),
+        slot_(o.slot_), wake_{o.wake_[0], o.wake_[1]} {}
   Endpoint &operator=(Endpoint &&) = delete;
   Endpoint(const Endpoint &) = delete;
   Endpoint &operator=(const Endpoint &) = delete;
@@ -26,10 +26,12 @@ public:
 
   /// Marks the slot closed, wakes every sleeper so it sees that, and unmaps the region.
   void close() noexcept {
-    if (mine_ == nullptr) return;
+    if (mine_ == nullptr)
+      return;
     leave_side(*std::exchange(mine_, nullptr), slot_);
     for (WaitWord *w : wake_)
-      if (w != nullptr) wake_all(*w);
+      if (w != nullptr)
+        wake_all(*w);
     map_.reset();
   }
   bool is_open() const noexcept { return mine_ != nullptr; }

@@ -60,8 +60,7 @@ template <RegionKind K> struct ShmMpmc {
   /// A Receiver is a view of the queue plus its mapping and peer slot.
   class Receiver : public Endpoint {
   public:
-    Receiver(Endpoint e, MpmcQueue q, Address a) noexcept
-        : Endpoint(std::move(e)), q_(q), a_(a) {}
+    Receiver(Endpoint e, MpmcQueue q, Address a) noexcept : Endpoint(std::move(e)), q_(q), a_(a) {}
     RecvStatus recv(std::span<std::byte> buf, Deadline d) noexcept;
     RecvStatus try_recv(std::span<std::byte> buf) noexcept;
 
@@ -84,7 +83,8 @@ template <RegionKind K> struct ShmMpmc {
 using ShmMpmcChannel = ShmMpmc<RegionKind::memfd>;
 using ShmMpmcNamedChannel = ShmMpmc<RegionKind::named>;
 static_assert(Channel<ShmMpmcChannel>, "ShmMpmcChannel must satisfy the Channel contract");
-static_assert(Channel<ShmMpmcNamedChannel>, "ShmMpmcNamedChannel must satisfy the Channel contract");
+static_assert(Channel<ShmMpmcNamedChannel>,
+              "ShmMpmcNamedChannel must satisfy the Channel contract");
 
 } // namespace ipcv::shm
 

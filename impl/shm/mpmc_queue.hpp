@@ -60,13 +60,16 @@ public:
 
   /// Sets every slot free for the first lap; the parent calls it once in prepare.
   void init() noexcept {
-    for (std::uint64_t i = 0; i < cap_; ++i) new (slot(i)) SlotHeader{};
-    for (std::uint64_t i = 0; i < cap_; ++i) slot(i)->seq.store(i, std::memory_order_relaxed);
+    for (std::uint64_t i = 0; i < cap_; ++i)
+      new (slot(i)) SlotHeader{};
+    for (std::uint64_t i = 0; i < cap_; ++i)
+      slot(i)->seq.store(i, std::memory_order_relaxed);
   }
 
   /// Appends `msg`: ok, full, timeout (a consumer was mid-release: no effect), too_large, error.
   Status try_push(std::span<const std::byte> msg) noexcept {
-    if (msg.size() > max_) return Result::too_large;
+    if (msg.size() > max_)
+      return Result::too_large;
     std::uint64_t pos = c_->enqueue.load(std::memory_order_relaxed);
     for (int i = 0; i < kMaxRetries; ++i) {
       SlotHeader *s = slot(pos);
@@ -79,7 +82,8 @@ public:
         if (c_->enqueue.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
           IPCV_PERTURB_POINT("shm.mpmc.push.claimed");
           s->length.store(static_cast<std::uint32_t>(msg.size()), std::memory_order_relaxed);
-          if (!msg.empty()) std::memcpy(payload(s), msg.data(), msg.size());
+          if (!msg.empty())
+            std::memcpy(payload(s), msg.data(), msg.size());
           // SYNC POINT WRITE: slot payload
           // Without release a consumer could see seq == pos + 1 and read the length and
           // payload from before this write (a torn or phantom message).
@@ -92,12 +96,14 @@ public:
         const std::uint64_t now = c_->enqueue.load(std::memory_order_relaxed);
         // A slot ahead of us means someone claimed pos; its CAS happens-before our acquire of
         // seq, so the index must have moved. If it has not, the slot was forged.
-        if (now == pos) return {Result::error, EPROTO, "shm queue: slot sequence ahead of index"};
+        if (now == pos)
+          return {Result::error, EPROTO, "shm queue: slot sequence ahead of index"};
         pos = now;
         continue;
       }
       Status st = full_or_busy(pos, seq);
-      if (st.result != Result::ok) return st;
+      if (st.result != Result::ok)
+        return st;
       pos = c_->enqueue.load(std::memory_order_relaxed); // the slot turned free: try again
     }
     return {Result::error, EPROTO, "shm queue: enqueue index never settles"};
@@ -120,25 +126,30 @@ public:
           const std::uint32_t len = s->length.load(std::memory_order_relaxed);
           const bool valid = len <= max_;
           const bool fits = valid && len <= buf.size();
-          if (fits && len != 0) std::memcpy(buf.data(), payload(s), len);
+          if (fits && len != 0)
+            std::memcpy(buf.data(), payload(s), len);
           // SYNC POINT WRITE: slot released
           // Without release the next lap's producer could see the slot free and overwrite
           // the payload while it is still being copied out above.
           s->seq.store(pos + cap_, std::memory_order_release);
-          if (!valid) return Status{Result::error, EPROTO, "shm queue: slot length over maximum"};
-          if (!fits) return Status{Result::too_large};
+          if (!valid)
+            return Status{Result::error, EPROTO, "shm queue: slot length over maximum"};
+          if (!fits)
+            return Status{Result::too_large};
           return {Status{Result::ok}, len};
         }
         continue;
       }
       if (dif > 0) {
         const std::uint64_t now = c_->dequeue.load(std::memory_order_relaxed);
-        if (now == pos) return Status{Result::error, EPROTO, "shm queue: slot sequence ahead of index"};
+        if (now == pos)
+          return Status{Result::error, EPROTO, "shm queue: slot sequence ahead of index"};
         pos = now;
         continue;
       }
       Status st = empty_or_busy(pos, seq);
-      if (st.result != Result::ok) return st;
+      if (st.result != Result::ok)
+        return st;
       pos = c_->dequeue.load(std::memory_order_relaxed);
     }
     return Status{Result::error, EPROTO, "shm queue: dequeue index never settles"};
@@ -164,23 +175,28 @@ private:
     const std::uint64_t deq = c_->dequeue.load(std::memory_order_acquire);
     if (deq > pos) {
       // Our enqueue index may be stale; if it is current, dequeue passed enqueue: forged.
-      if (c_->enqueue.load(std::memory_order_acquire) != pos) return Result::ok;
+      if (c_->enqueue.load(std::memory_order_acquire) != pos)
+        return Result::ok;
       return {Result::error, EPROTO, "shm queue: dequeue index ahead of enqueue index"};
     }
-    if (pos - deq > cap_) return {Result::error, EPROTO, "shm queue: indices more than a lap apart"};
-    if (pos - deq == cap_) return Result::full; // nobody has claimed the oldest message
+    if (pos - deq > cap_)
+      return {Result::error, EPROTO, "shm queue: indices more than a lap apart"};
+    if (pos - deq == cap_)
+      return Result::full; // nobody has claimed the oldest message
     // A consumer claimed pos - cap and is copying it out; wait a moment for its release.
     for (int i = 0; i < kSettleSpins; ++i) {
       cpu_relax();
       // SYNC POINT READ: slot released (as in try_push: a slot seen free is free to write)
-      if (slot(pos)->seq.load(std::memory_order_acquire) == pos) return Result::ok;
+      if (slot(pos)->seq.load(std::memory_order_acquire) == pos)
+        return Result::ok;
     }
     // Full is linearizable only if no release of a later claimed message already completed.
     // SYNC POINT READ: slot released (a release seen here happened before this answer)
     for (std::uint64_t q = pos - cap_ + 1; q != deq; ++q)
       if (static_cast<std::int64_t>(slot(q)->seq.load(std::memory_order_acquire) - (q + cap_)) >= 0)
         return Result::timeout;
-    if (c_->enqueue.load(std::memory_order_acquire) != pos) return Result::ok; // stale: retry
+    if (c_->enqueue.load(std::memory_order_acquire) != pos)
+      return Result::ok; // stale: retry
     return Result::full;
   }
 
@@ -197,23 +213,27 @@ private:
     if (enq < pos || enq - pos > cap_) {
       // Our dequeue index may be stale (others went on while we read the slot): only a
       // current one proves the indices inconsistent, as enqueue <= dequeue + capacity always.
-      if (c_->dequeue.load(std::memory_order_acquire) != pos) return Result::ok;
+      if (c_->dequeue.load(std::memory_order_acquire) != pos)
+        return Result::ok;
       return {Result::error, EPROTO,
               enq < pos ? "shm queue: dequeue index ahead of enqueue index"
                         : "shm queue: indices more than a lap apart"};
     }
-    if (enq == pos) return Result::empty; // nothing claimed beyond what was taken
+    if (enq == pos)
+      return Result::empty; // nothing claimed beyond what was taken
     for (int i = 0; i < kSettleSpins; ++i) {
       cpu_relax();
       // SYNC POINT READ: slot payload (as in try_pop)
-      if (slot(pos)->seq.load(std::memory_order_acquire) == pos + 1) return Result::ok;
+      if (slot(pos)->seq.load(std::memory_order_acquire) == pos + 1)
+        return Result::ok;
     }
     // SYNC POINT READ: slot payload (a publication seen here happened before this answer)
     for (std::uint64_t q = pos + 1; q != enq; ++q)
       if (static_cast<std::int64_t>(slot(q)->seq.load(std::memory_order_acquire) - (q + 1)) >= 0)
         return Result::timeout;
     // Still the head? (A stale index would make "nothing published after it" meaningless.)
-    if (c_->dequeue.load(std::memory_order_acquire) != pos) return Result::ok;
+    if (c_->dequeue.load(std::memory_order_acquire) != pos)
+      return Result::ok;
     return Result::empty;
   }
 

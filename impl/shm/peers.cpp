@@ -19,7 +19,8 @@ Expected<unsigned> join_side(PeerSide &side, unsigned limit) {
 }
 
 void leave_side(PeerSide &side, unsigned slot) noexcept {
-  if (slot >= kMaxEndpoints) return;
+  if (slot >= kMaxEndpoints)
+    return;
   // SYNC POINT WRITE: endpoint closed
   // Without release a receiver could see "every sender closed", find the ring empty, and
   // return eof while the sender's last message (published before close) is still invisible.
@@ -31,13 +32,16 @@ SideState look_at(const PeerSide &side, unsigned expected, bool check_alive) noe
   st.expected = expected;
   // Acquire pairs with join_side's acq_rel reservation: the slots counted are filled in order.
   std::uint32_t n = side.connected.load(std::memory_order_acquire);
-  if (n > expected) n = expected; // join_side refuses endpoints beyond the declared count
-  if (n > kMaxEndpoints) n = kMaxEndpoints;
+  if (n > expected)
+    n = expected; // join_side refuses endpoints beyond the declared count
+  if (n > kMaxEndpoints)
+    n = kMaxEndpoints;
   st.seen = n;
   for (std::uint32_t i = 0; i < n; ++i) {
     // SYNC POINT READ: endpoint closed
     // Pairs with leave_side: a closed flag seen here makes the closer's last message visible.
-    if (side.closed[i].load(std::memory_order_acquire) != 0) continue;
+    if (side.closed[i].load(std::memory_order_acquire) != 0)
+      continue;
     // SYNC POINT READ: peer pid
     const pid_t pid = side.pid[i].load(std::memory_order_acquire);
     if (pid == 0 || !check_alive || os::process_alive(pid))

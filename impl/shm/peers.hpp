@@ -37,7 +37,8 @@ struct SideState {
   unsigned dead = 0;     ///< connected, not closed, process gone
   /// ok while someone may still act; eof when all declared closed; peer_gone if any died.
   Result verdict() const noexcept {
-    if (seen < expected || open > 0) return Result::ok;
+    if (seen < expected || open > 0)
+      return Result::ok;
     return dead > 0 ? Result::peer_gone : Result::eof;
   }
 };

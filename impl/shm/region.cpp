@@ -62,7 +62,8 @@ void release(const void *base) noexcept {
 /// Maps `size` bytes of `fd` MAP_SHARED followed by one PROT_NONE guard page.
 std::byte *map_with_guard(int fd, std::uint64_t size) {
   void *all = ::mmap(nullptr, size + kGuard, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (all == MAP_FAILED) return nullptr;
+  if (all == MAP_FAILED)
+    return nullptr;
   void *p = ::mmap(all, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
   if (p == MAP_FAILED) {
     int saved = errno;
@@ -75,7 +76,8 @@ std::byte *map_with_guard(int fd, std::uint64_t size) {
 
 Status check_size(int fd, std::uint64_t size) {
   struct stat st {};
-  if (::fstat(fd, &st) != 0) return Status::from_errno("fstat region");
+  if (::fstat(fd, &st) != 0)
+    return Status::from_errno("fstat region");
   if (static_cast<std::uint64_t>(st.st_size) != size)
     return {Result::error, EPROTO, "region size differs from the address"};
   return {};
@@ -90,7 +92,8 @@ Expected<RegionAddress> create_region(RegionKind kind, std::uint64_t size, const
   int fd = -1;
   if (kind == RegionKind::memfd) {
     fd = ::memfd_create("ipcv-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (fd < 0) return Status::from_errno("memfd_create");
+    if (fd < 0)
+      return Status::from_errno("memfd_create");
   } else {
     if (name != nullptr)
       std::snprintf(a.name, sizeof a.name, "%s", name);
@@ -98,20 +101,24 @@ Expected<RegionAddress> create_region(RegionKind kind, std::uint64_t size, const
       std::snprintf(a.name, sizeof a.name, "/ipcv-shm-%d-%s", static_cast<int>(::getpid()),
                     os::random_suffix().c_str());
     fd = ::shm_open(a.name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return Status::from_errno("shm_open(O_CREAT|O_EXCL)");
+    if (fd < 0)
+      return Status::from_errno("shm_open(O_CREAT|O_EXCL)");
   }
   auto fail = [&](const char *what) -> Status {
     Status s = Status::from_errno(what);
     os::close_fd(fd);
-    if (kind == RegionKind::named) ::shm_unlink(a.name);
+    if (kind == RegionKind::named)
+      ::shm_unlink(a.name);
     return s;
   };
-  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) return fail("ftruncate region");
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0)
+    return fail("ftruncate region");
   if (kind == RegionKind::memfd &&
       ::fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) != 0)
     return fail("F_ADD_SEALS");
   std::byte *base = map_with_guard(fd, size);
-  if (base == nullptr) return fail("mmap region");
+  if (base == nullptr)
+    return fail("mmap region");
   a.base = base;
   hold_new(base, size);
   if (kind == RegionKind::memfd) {
@@ -135,7 +142,8 @@ Mapping &Mapping::operator=(Mapping &&o) noexcept {
 }
 
 void Mapping::reset() noexcept {
-  if (base_ != nullptr) release(base_);
+  if (base_ != nullptr)
+    release(base_);
   base_ = nullptr;
   size_ = 0;
 }
@@ -148,8 +156,10 @@ Status check_header(const std::byte *base, const RegionAddress &a, std::uint32_t
   // Without acquire an endpoint could see the magic yet read counters from before prepare.
   if (h->magic.load(std::memory_order_acquire) != kMagic)
     return {Result::error, EPROTO, "region header: bad magic"};
-  if (h->layout != layout) return {Result::error, EPROTO, "region header: wrong layout"};
-  if (h->size != a.size) return {Result::error, EPROTO, "region header: wrong size"};
+  if (h->layout != layout)
+    return {Result::error, EPROTO, "region header: wrong layout"};
+  if (h->size != a.size)
+    return {Result::error, EPROTO, "region header: wrong size"};
   return {};
 }
 
@@ -160,46 +170,57 @@ Expected<Mapping> map_region(const RegionAddress &a, std::uint32_t layout) {
     // The mapping prepare() made, still held here (same process, or a forked child).
     Mapping m(static_cast<std::byte *>(a.base), a.size);
     Status s = check_header(m.base(), a, layout);
-    if (!s.ok()) return s;
+    if (!s.ok())
+      return s;
     return m;
   }
   int fd = -1;
   bool owned = false;
   if (a.kind == RegionKind::memfd) {
-    if (a.fd < 0) return Status{Result::error, EBADF, "memfd region already detached"};
+    if (a.fd < 0)
+      return Status{Result::error, EBADF, "memfd region already detached"};
     fd = a.fd;
     int seals = ::fcntl(fd, F_GET_SEALS);
-    if (seals < 0) return Status::from_errno("F_GET_SEALS");
+    if (seals < 0)
+      return Status::from_errno("F_GET_SEALS");
     if ((seals & (F_SEAL_GROW | F_SEAL_SHRINK)) != (F_SEAL_GROW | F_SEAL_SHRINK))
       return Status{Result::error, EPERM, "region size is not sealed"};
   } else {
     fd = ::shm_open(a.name, O_RDWR | O_CLOEXEC, 0);
-    if (fd < 0) return Status::from_errno("shm_open region");
+    if (fd < 0)
+      return Status::from_errno("shm_open region");
     owned = true;
   }
   Status s = check_size(fd, a.size);
   std::byte *base = s.ok() ? map_with_guard(fd, a.size) : nullptr;
-  if (s.ok() && base == nullptr) s = Status::from_errno("mmap region");
-  if (owned) os::close_fd(fd);
-  if (!s.ok()) return s;
+  if (s.ok() && base == nullptr)
+    s = Status::from_errno("mmap region");
+  if (owned)
+    os::close_fd(fd);
+  if (!s.ok())
+    return s;
   hold_new(base, a.size);
   Mapping m(base, a.size);
   s = check_header(base, a, layout);
-  if (!s.ok()) return s;
+  if (!s.ok())
+    return s;
   return m;
 }
 
 void detach_region(const RegionAddress &a) noexcept {
-  if (a.base != nullptr) release(a.base);
+  if (a.base != nullptr)
+    release(a.base);
   os::close_fd(a.fd);
 }
 
 void destroy_region(const RegionAddress &a) noexcept {
-  if (a.kind == RegionKind::named && a.name[0] != '\0') ::shm_unlink(a.name);
+  if (a.kind == RegionKind::named && a.name[0] != '\0')
+    ::shm_unlink(a.name);
 }
 
 std::vector<NamedObject> region_objects(const RegionAddress &a) {
-  if (a.kind != RegionKind::named) return {};
+  if (a.kind != RegionKind::named)
+    return {};
   return {NamedObject{"shm", a.name}};
 }
 

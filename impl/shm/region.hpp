@@ -47,7 +47,9 @@ inline constexpr std::uint32_t kMagic = 0x69707376; // "ipsv"
 inline constexpr std::size_t kCacheLine = 64;
 
 /// Rounds `n` up to a multiple of `a` (a power of two).
-constexpr std::uint64_t align_up(std::uint64_t n, std::uint64_t a) { return (n + a - 1) & ~(a - 1); }
+constexpr std::uint64_t align_up(std::uint64_t n, std::uint64_t a) {
+  return (n + a - 1) & ~(a - 1);
+}
 
 /// Creates a zero-filled region of `size` bytes of the given kind and maps it (the parent's
 /// mapping, `base`). For `named` with `name == nullptr` a random name is chosen.

@@ -56,7 +56,8 @@ public:
 
   /// Replaces the value with `msg`: ok or too_large. Never waits.
   Status write(std::span<const std::byte> msg) noexcept {
-    if (msg.size() > max_) return Result::too_large;
+    if (msg.size() > max_)
+      return Result::too_large;
     for (unsigned half = 0; half < 2; ++half) {
       ++seq_;
       // SYNC POINT WRITE: register copy
@@ -118,7 +119,8 @@ public:
       const std::uint64_t s1 = c_->seq.load(std::memory_order_acquire);
       if ((s1 >> 1) < last_)
         return {Status{Result::error, EPROTO, "shm register: version went back"}};
-      if (s1 <= 1) return {Status{Result::empty}}; // no write has finished
+      if (s1 <= 1)
+        return {Status{Result::empty}}; // no write has finished
       IPCV_PERTURB_POINT("shm.register.read");
       RegisterCopy *c = copy(s1 & 1);
       const std::uint32_t len = c->length.load(std::memory_order_relaxed);
@@ -131,11 +133,13 @@ public:
       // Without the acquire fence the re-read of seq could move above the copying: a copy
       // rewritten during it would pass the check torn.
       std::atomic_thread_fence(std::memory_order_acquire);
-      if (c_->seq.load(std::memory_order_relaxed) != s1) continue; // rewritten meanwhile
+      if (c_->seq.load(std::memory_order_relaxed) != s1)
+        continue; // rewritten meanwhile
       if (len > max_)
         return {Status{Result::error, EPROTO, "shm register: length over the maximum"}};
       last_ = s1 >> 1;
-      if (!copied) return {Status{Result::too_large}, 0, last_};
+      if (!copied)
+        return {Status{Result::too_large}, 0, last_};
       return {Status{Result::ok}, len, last_};
     }
     return {Status{Result::timeout}};
@@ -152,7 +156,8 @@ private:
     std::uint64_t *w = detail::words_of(c);
     const std::size_t n = out.size();
     for (std::size_t i = 0; i < n; i += 8) {
-      const std::uint64_t v = std::atomic_ref<std::uint64_t>(w[i / 8]).load(std::memory_order_relaxed);
+      const std::uint64_t v =
+          std::atomic_ref<std::uint64_t>(w[i / 8]).load(std::memory_order_relaxed);
       std::memcpy(out.data() + i, &v, n - i < 8 ? n - i : 8);
     }
   }

@@ -12,15 +12,17 @@ template <RegionKind K> Claims ShmSpsc<K>::claims() {
   c.capacity = kDefaultCapacity;
   c.max_senders = 1;
   c.max_receivers = 1;
-  c.specs = {"integrity", "no-phantom", "no-duplication", "no-loss", "fifo", "linearizable",
-             "bounded-wait"};
+  c.specs = {"integrity", "no-phantom",   "no-duplication", "no-loss",
+             "fifo",      "linearizable", "bounded-wait"};
   c.notes = "byte ring in shared memory, futex wake-ups; capacity counts max-size messages "
             "(small ones fit in far larger numbers); peer death noticed within 5 ms";
   return c;
 }
 
-template <RegionKind K> Expected<typename ShmSpsc<K>::Address> ShmSpsc<K>::prepare(const Config &cfg) {
-  if (cfg.max_message > kMaxMessage) return Status{Result::too_large, 0, "max_message > 64 KiB"};
+template <RegionKind K>
+Expected<typename ShmSpsc<K>::Address> ShmSpsc<K>::prepare(const Config &cfg) {
+  if (cfg.max_message > kMaxMessage)
+    return Status{Result::too_large, 0, "max_message > 64 KiB"};
   if (cfg.senders > 1 || cfg.receivers > 1)
     return Status{Result::error, EINVAL, "shm-spsc has one sender and one receiver"};
   Address a;
@@ -32,9 +34,11 @@ template <RegionKind K> Expected<typename ShmSpsc<K>::Address> ShmSpsc<K>::prepa
   a.senders = cfg.senders;
   a.receivers = cfg.receivers;
   const std::string name(cfg.name); // named kind: used instead of a random name, still O_EXCL
-  if (name.size() >= sizeof a.region.name) return Status{Result::error, ENAMETOOLONG, "long name"};
+  if (name.size() >= sizeof a.region.name)
+    return Status{Result::error, ENAMETOOLONG, "long name"};
   auto r = create_region(K, kRingOffset + a.ring_bytes, name.empty() ? nullptr : name.c_str());
-  if (!r) return r.status();
+  if (!r)
+    return r.status();
   a.region = *r;
   auto *base = static_cast<std::byte *>(a.region.base);
   new (base) SpscLayout{};
@@ -45,10 +49,12 @@ template <RegionKind K> Expected<typename ShmSpsc<K>::Address> ShmSpsc<K>::prepa
 template <RegionKind K>
 Expected<typename ShmSpsc<K>::Sender> ShmSpsc<K>::connect_sender(const Address &a) {
   auto m = map_region(a.region, kSpscLayout);
-  if (!m) return m.status();
+  if (!m)
+    return m.status();
   auto *l = layout_of<SpscLayout>(*m);
   auto slot = join_side(l->peers.senders, a.senders);
-  if (!slot) return slot.status();
+  if (!slot)
+    return slot.status();
   SpscProducer p(&l->ring, m->base() + kRingOffset, a.ring_bytes, a.max_message);
   return Sender(Endpoint(std::move(*m), &l->peers.senders, *slot, &l->data, &l->space), p, a);
 }
@@ -56,26 +62,30 @@ Expected<typename ShmSpsc<K>::Sender> ShmSpsc<K>::connect_sender(const Address &
 template <RegionKind K>
 Expected<typename ShmSpsc<K>::Receiver> ShmSpsc<K>::connect_receiver(const Address &a) {
   auto m = map_region(a.region, kSpscLayout);
-  if (!m) return m.status();
+  if (!m)
+    return m.status();
   auto *l = layout_of<SpscLayout>(*m);
   auto slot = join_side(l->peers.receivers, a.receivers);
-  if (!slot) return slot.status();
+  if (!slot)
+    return slot.status();
   SpscConsumer c(&l->ring, m->base() + kRingOffset, a.ring_bytes, a.max_message);
-  return Receiver(Endpoint(std::move(*m), &l->peers.receivers, *slot, &l->data, &l->space), c,
-                  a);
+  return Receiver(Endpoint(std::move(*m), &l->peers.receivers, *slot, &l->data, &l->space), c, a);
 }
 
 template <RegionKind K>
 Status ShmSpsc<K>::Sender::try_send(std::span<const std::byte> msg) noexcept {
-  if (!is_open()) return {Result::error, EBADF, "sender is closed"};
+  if (!is_open())
+    return {Result::error, EBADF, "sender is closed"};
   Status s = p_.try_push(msg);
-  if (s.ok()) notify(layout_of<SpscLayout>(map_)->data);
+  if (s.ok())
+    notify(layout_of<SpscLayout>(map_)->data);
   return s;
 }
 
 template <RegionKind K>
 Status ShmSpsc<K>::Sender::send(std::span<const std::byte> msg, Deadline d) noexcept {
-  if (!is_open()) return {Result::error, EBADF, "sender is closed"};
+  if (!is_open())
+    return {Result::error, EBADF, "sender is closed"};
   auto *l = layout_of<SpscLayout>(map_);
   Status s = block_on<Status>(
       l->space, d, Result::full, [&] { return p_.try_push(msg); },
@@ -84,28 +94,33 @@ Status ShmSpsc<K>::Sender::send(std::span<const std::byte> msg, Deadline d) noex
         const Result r = look_at(l->peers.receivers, a_.receivers, alive).verdict();
         return r == Result::ok ? r : Result::peer_gone;
       });
-  if (s.ok()) notify(l->data);
+  if (s.ok())
+    notify(l->data);
   return s;
 }
 
 template <RegionKind K>
 RecvStatus ShmSpsc<K>::Receiver::try_recv(std::span<std::byte> buf) noexcept {
-  if (!is_open()) return Status{Result::error, EBADF, "receiver is closed"};
+  if (!is_open())
+    return Status{Result::error, EBADF, "receiver is closed"};
   RecvStatus s = c_.try_pop(buf);
-  if (s.ok() || s.result == Result::too_large) notify(layout_of<SpscLayout>(map_)->space);
+  if (s.ok() || s.result == Result::too_large)
+    notify(layout_of<SpscLayout>(map_)->space);
   return s;
 }
 
 template <RegionKind K>
 RecvStatus ShmSpsc<K>::Receiver::recv(std::span<std::byte> buf, Deadline d) noexcept {
-  if (!is_open()) return Status{Result::error, EBADF, "receiver is closed"};
+  if (!is_open())
+    return Status{Result::error, EBADF, "receiver is closed"};
   auto *l = layout_of<SpscLayout>(map_);
   RecvStatus s = block_on<RecvStatus>(
       l->data, d, Result::empty, [&] { return c_.try_pop(buf); },
       [&](bool alive, const RecvStatus &) {
         return look_at(l->peers.senders, a_.senders, alive).verdict();
       });
-  if (s.ok() || s.result == Result::too_large) notify(l->space);
+  if (s.ok() || s.result == Result::too_large)
+    notify(l->space);
   return s;
 }
 

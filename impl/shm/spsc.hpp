@@ -45,8 +45,7 @@ template <RegionKind K> struct ShmSpsc {
   /// A Sender is the producer half plus its mapping and peer slot.
   class Sender : public Endpoint {
   public:
-    Sender(Endpoint e, SpscProducer p, Address a) noexcept
-        : Endpoint(std::move(e)), p_(p), a_(a) {}
+    Sender(Endpoint e, SpscProducer p, Address a) noexcept : Endpoint(std::move(e)), p_(p), a_(a) {}
     Status send(std::span<const std::byte> msg, Deadline d) noexcept;
     Status try_send(std::span<const std::byte> msg) noexcept;
 
@@ -82,7 +81,8 @@ template <RegionKind K> struct ShmSpsc {
 using ShmSpscChannel = ShmSpsc<RegionKind::memfd>;
 using ShmSpscNamedChannel = ShmSpsc<RegionKind::named>;
 static_assert(Channel<ShmSpscChannel>, "ShmSpscChannel must satisfy the Channel contract");
-static_assert(Channel<ShmSpscNamedChannel>, "ShmSpscNamedChannel must satisfy the Channel contract");
+static_assert(Channel<ShmSpscNamedChannel>,
+              "ShmSpscNamedChannel must satisfy the Channel contract");
 
 } // namespace ipcv::shm
 

@@ -50,7 +50,8 @@ constexpr std::uint64_t ring_bytes_for(std::uint64_t n, std::uint64_t max) {
   // n records plus the most a wrap can waste on padding (one record less its header).
   const std::uint64_t want = (n + 1) * record_bytes(max) - kRecordAlign;
   std::uint64_t r = 64;
-  while (r < want) r <<= 1;
+  while (r < want)
+    r <<= 1;
   return r;
 }
 
@@ -73,7 +74,8 @@ public:
   /// Appends `msg` if it fits: ok, full, too_large, or error (a corrupted consumer index).
   Status try_push(std::span<const std::byte> msg) noexcept {
     const std::uint64_t len = msg.size();
-    if (len > max_) return Result::too_large;
+    if (len > max_)
+      return Result::too_large;
     const std::uint64_t rec = record_bytes(len);
     const std::uint64_t pos = tail_ & (size_ - 1);
     const std::uint64_t contig = size_ - pos;
@@ -85,7 +87,8 @@ public:
       if (head > tail_ || tail_ - head > size_)
         return {Result::error, EPROTO, "shm ring: consumer index out of range"};
       head_cache_ = head;
-      if (tail_ + need - head_cache_ > size_) return Result::full;
+      if (tail_ + need - head_cache_ > size_)
+        return Result::full;
     }
     IPCV_PERTURB_POINT("shm.spsc.push.room");
     if (rec > contig) {
@@ -94,7 +97,8 @@ public:
     }
     const std::uint64_t at = tail_ & (size_ - 1);
     put_header(at, {static_cast<std::uint32_t>(len), kRecordTag});
-    if (len != 0) std::memcpy(ring_ + at + sizeof(RecordHeader), msg.data(), len);
+    if (len != 0)
+      std::memcpy(ring_ + at + sizeof(RecordHeader), msg.data(), len);
     tail_ += rec;
     IPCV_PERTURB_POINT("shm.spsc.push.written");
     // SYNC POINT WRITE: record bytes
@@ -141,7 +145,8 @@ public:
         if ((tail & (kRecordAlign - 1)) != 0)
           return Status{Result::error, EPROTO, "shm ring: producer index misaligned"};
         tail_cache_ = tail;
-        if (head_ == tail_cache_) return Status{Result::empty};
+        if (head_ == tail_cache_)
+          return Status{Result::empty};
       }
       IPCV_PERTURB_POINT("shm.spsc.pop.seen");
       const std::uint64_t pos = head_ & (size_ - 1);
@@ -155,7 +160,8 @@ public:
         head_ += contig;
         continue;
       }
-      if (h.tag != kRecordTag) return Status{Result::error, EPROTO, "shm ring: bad record tag"};
+      if (h.tag != kRecordTag)
+        return Status{Result::error, EPROTO, "shm ring: bad record tag"};
       if (h.length > max_)
         return Status{Result::error, EPROTO, "shm ring: record length over the maximum"};
       const std::uint64_t rec = record_bytes(h.length);
@@ -166,7 +172,8 @@ public:
         std::memcpy(buf.data(), ring_ + pos + sizeof(RecordHeader), h.length);
       head_ += rec;
       release();
-      if (!fits) return Status{Result::too_large};
+      if (!fits)
+        return Status{Result::too_large};
       return {Status{Result::ok}, h.length};
     }
     return Status{Result::error, EPROTO, "shm ring: padding follows padding"};

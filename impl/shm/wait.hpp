@@ -56,7 +56,8 @@ inline void cpu_relax() noexcept {
 /// Sleeps while `w.seq == expected`, at most `rel` (FUTEX_WAIT, shared between processes).
 inline void futex_sleep(WaitWord &w, std::uint32_t expected, Clock::duration rel) noexcept {
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(rel).count();
-  if (ns <= 0) return;
+  if (ns <= 0)
+    return;
   timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
   ::syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&w.seq), FUTEX_WAIT, expected, &ts,
             nullptr, 0);
@@ -80,7 +81,8 @@ inline void notify(WaitWord &w) noexcept {
   // reordering, which x86 does): the notifier reads 0 while a waiter that has announced
   // itself reads the old state and sleeps through the change (until its slice ends).
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (w.waiters.load(std::memory_order_relaxed) != 0) wake_all(w);
+  if (w.waiters.load(std::memory_order_relaxed) != 0)
+    wake_all(w);
 }
 
 /// Runs `attempt` until it returns something other than `again` (or Result::timeout, which an
@@ -90,27 +92,32 @@ inline void notify(WaitWord &w) noexcept {
 /// message published before the peer closed is still delivered.
 template <class R, class Attempt, class Gone>
 R block_on(WaitWord &w, Deadline d, Result again, Attempt &&attempt, Gone &&gone) noexcept {
-  auto pending = [again](const R &r) {
-    return r.result == again || r.result == Result::timeout;
-  };
+  auto pending = [again](const R &r) { return r.result == again || r.result == Result::timeout; };
   R r = attempt();
-  if (!pending(r)) return r;
+  if (!pending(r))
+    return r;
   const Deadline spin_end = Clock::now() + kSpin;
   while (Clock::now() < spin_end) {
-    for (int i = 0; i < 16; ++i) cpu_relax();
+    for (int i = 0; i < 16; ++i)
+      cpu_relax();
     r = attempt();
-    if (!pending(r)) return r;
+    if (!pending(r))
+      return r;
   }
   Deadline next_alive_check{};
   for (;;) {
     const Deadline now = Clock::now();
     const bool check_alive = now >= next_alive_check;
-    if (check_alive) next_alive_check = now + kSlice;
+    if (check_alive)
+      next_alive_check = now + kSlice;
     const Result g = gone(check_alive, r);
     r = attempt();
-    if (!pending(r)) return r;
-    if (g != Result::ok) return R{Status{g}};
-    if (Clock::now() >= d) return R{Status{Result::timeout}};
+    if (!pending(r))
+      return r;
+    if (g != Result::ok)
+      return R{Status{g}};
+    if (Clock::now() >= d)
+      return R{Status{Result::timeout}};
     w.waiters.fetch_add(1, std::memory_order_relaxed);
     // SYNC POINT WRITE: waiter announcement
     // Without this fence the re-try below may read the state before `waiters` is visible:

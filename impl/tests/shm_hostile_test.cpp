@@ -22,11 +22,13 @@ template <class C> struct Pair {
   std::optional<typename C::Receiver> rx;
   explicit Pair(Config cfg) {
     auto p = C::prepare(cfg);
-    if (!p) std::abort();
+    if (!p)
+      std::abort();
     a = *p;
     auto s = C::connect_sender(a);
     auto r = C::connect_receiver(a);
-    if (!s || !r) std::abort();
+    if (!s || !r)
+      std::abort();
     tx.emplace(std::move(*s));
     rx.emplace(std::move(*r));
   }
@@ -149,7 +151,8 @@ TEST_F(ShmHostile, RegisterLengthOverMaximumIsError) {
 
 TEST_F(ShmHostile, RegisterVersionGoingBackIsError) {
   Pair<ShmRegisterChannel> p(Config{64, 0, 1, 1});
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(p.tx->try_send(bytes(Bytes(8))).ok());
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(p.tx->try_send(bytes(Bytes(8))).ok());
   std::vector<std::byte> buf(64);
   ASSERT_TRUE(p.rx->try_recv(buf).ok());
   layout<RegisterLayout>(p.a.region)->reg.seq.store(2);
@@ -174,23 +177,27 @@ void scribble(std::byte *base, std::uint64_t span, std::uint64_t at, std::uint64
 }
 
 rc::Gen<std::uint64_t> hostile_word() {
-  return rc::gen::oneOf(rc::gen::arbitrary<std::uint64_t>(), rc::gen::inRange<std::uint64_t>(0, 4096),
-                        rc::gen::element<std::uint64_t>(0, 1, 7, 8, ~0ull, 1ull << 63, 0xffffffffull));
+  return rc::gen::oneOf(
+      rc::gen::arbitrary<std::uint64_t>(), rc::gen::inRange<std::uint64_t>(0, 4096),
+      rc::gen::element<std::uint64_t>(0, 1, 7, 8, ~0ull, 1ull << 63, 0xffffffffull));
 }
 
 template <class C>
 void survive_garbage(Config cfg, std::uint64_t control_bytes, std::uint64_t data_bytes) {
   Pair<C> p(cfg);
-  const Result allowed[] = {Result::ok, Result::full, Result::empty, Result::timeout,
-                            Result::too_large, Result::error, Result::eof, Result::peer_gone};
-  auto is_allowed = [&](Result r) { return std::find(std::begin(allowed), std::end(allowed), r) != std::end(allowed); };
+  const Result allowed[] = {Result::ok,        Result::full,  Result::empty, Result::timeout,
+                            Result::too_large, Result::error, Result::eof,   Result::peer_gone};
+  auto is_allowed = [&](Result r) {
+    return std::find(std::begin(allowed), std::end(allowed), r) != std::end(allowed);
+  };
   std::vector<std::byte> buf(cfg.max_message);
   const auto steps = *rc::gen::inRange(1, 60);
   for (int i = 0; i < steps; ++i) {
     switch (*rc::gen::inRange(0, 5)) {
     case 0: { // rewrite a control word (headers, indices, sequences, wait words, peers)
       const auto at = *rc::gen::arbitrary<std::uint64_t>();
-      scribble(p.base() + sizeof(RegionHeader), control_bytes - sizeof(RegionHeader), at, *hostile_word());
+      scribble(p.base() + sizeof(RegionHeader), control_bytes - sizeof(RegionHeader), at,
+               *hostile_word());
       break;
     }
     case 1: { // rewrite a word of the data area (record headers, slot headers, copies)
@@ -211,7 +218,8 @@ void survive_garbage(Config cfg, std::uint64_t control_bytes, std::uint64_t data
       if (*rc::gen::arbitrary<bool>())
         RC_ASSERT(is_allowed(p.rx->recv(buf, t0 + std::chrono::milliseconds(2)).result));
       else
-        RC_ASSERT(is_allowed(p.tx->send(std::span(buf).first(8), t0 + std::chrono::milliseconds(2)).result));
+        RC_ASSERT(is_allowed(
+            p.tx->send(std::span(buf).first(8), t0 + std::chrono::milliseconds(2)).result));
       RC_ASSERT(Clock::now() - t0 < std::chrono::milliseconds(500));
       break;
     }

@@ -51,7 +51,8 @@ void exchange(Config cfg, std::uint64_t n, std::size_t lo, std::size_t hi, bool 
       auto tx = C::connect_sender(*a);
       C::detach(*a);
       sh->start.arrive_and_wait(parties);
-      if (!tx) return int{kConnect};
+      if (!tx)
+        return int{kConnect};
       std::vector<std::byte> buf(hi);
       for (std::uint64_t seq = 0; seq < n; ++seq) {
         auto m = std::span(buf).first(size_for(seq, lo, hi));
@@ -77,14 +78,17 @@ void exchange(Config cfg, std::uint64_t n, std::size_t lo, std::size_t hi, bool 
       auto rx = C::connect_receiver(*a);
       C::detach(*a);
       sh->start.arrive_and_wait(parties);
-      if (!rx) return int{kConnect};
+      if (!rx)
+        return int{kConnect};
       std::vector<std::byte> buf(hi);
       std::int64_t last[kMaxProducers];
       std::fill(std::begin(last), std::end(last), -1);
       for (std::uint64_t i = 0;; ++i) {
         RecvStatus st = use_try && i % 2 == 0 ? rx->try_recv(buf) : rx->recv(buf, after_ms(60000));
-        if (st.result == Result::empty || st.result == Result::timeout) continue;
-        if (st.result == Result::eof) break;
+        if (st.result == Result::empty || st.result == Result::timeout)
+          continue;
+        if (st.result == Result::eof)
+          break;
         if (!st.ok()) {
           std::fprintf(stderr, "receiver: %s\n", st.describe().c_str());
           return int{kRecv};
@@ -93,20 +97,26 @@ void exchange(Config cfg, std::uint64_t n, std::size_t lo, std::size_t hi, bool 
         std::uint32_t p = 0;
         std::uint64_t seq = static_cast<std::uint64_t>(last[0] + 1);
         if (cfg.senders > 1) {
-          if (m.size() < kIdBytes) return int{kUnknownId};
+          if (m.size() < kIdBytes)
+            return int{kUnknownId};
           std::tie(p, seq) = id_of(m);
-          if (p >= cfg.senders || seq >= n) return int{kUnknownId};
+          if (p >= cfg.senders || seq >= n)
+            return int{kUnknownId};
         }
-        if (m.size() != size_for(seq, lo, hi)) return int{kWrongLength};
-        if (!intact(m, p, seq)) return int{kCorrupt};
-        if (static_cast<std::int64_t>(seq) <= last[p]) return int{kReordered};
+        if (m.size() != size_for(seq, lo, hi))
+          return int{kWrongLength};
+        if (!intact(m, p, seq))
+          return int{kCorrupt};
+        if (static_cast<std::int64_t>(seq) <= last[p])
+          return int{kReordered};
         last[p] = static_cast<std::int64_t>(seq);
         sh->seen[p][seq].fetch_add(1);
       }
       return int{kOk};
     }));
   C::detach(*a);
-  for (pid_t k : kids) EXPECT_EQ(reap(k, Clock::now() + kReapWithin), 0) << "child " << k;
+  for (pid_t k : kids)
+    EXPECT_EQ(reap(k, Clock::now() + kReapWithin), 0) << "child " << k;
   C::destroy(*a);
   std::uint64_t lost = 0, dup = 0;
   for (std::uint32_t p = 0; p < cfg.senders; ++p)
@@ -168,12 +178,14 @@ TEST_F(ShmRegisterProcesses, ReadersNeverSeeTornOrOlderValues) {
     auto tx = ShmRegisterChannel::connect_sender(*a);
     ShmRegisterChannel::detach(*a);
     sh->start.arrive_and_wait(kReaders + 1);
-    if (!tx) return int{kConnect};
+    if (!tx)
+      return int{kConnect};
     std::vector<std::byte> buf(kMax);
     for (std::uint64_t v = 1; v <= kWrites; ++v) {
       auto m = std::span(buf).first(size_for(v, kIdBytes, kMax));
       fill(m, 0, v);
-      if (!tx->send(m, after_ms(1000)).ok()) return int{kSend};
+      if (!tx->send(m, after_ms(1000)).ok())
+        return int{kSend};
     }
     tx->close();
     return int{kOk};
@@ -183,29 +195,39 @@ TEST_F(ShmRegisterProcesses, ReadersNeverSeeTornOrOlderValues) {
       auto rx = ShmRegisterChannel::connect_receiver(*a);
       ShmRegisterChannel::detach(*a);
       sh->start.arrive_and_wait(kReaders + 1);
-      if (!rx) return int{kConnect};
+      if (!rx)
+        return int{kConnect};
       std::vector<std::byte> buf(kMax);
       std::uint64_t last = 0;
       for (;;) {
         RecvStatus st = rx->recv(buf, after_ms(60000));
-        if (st.result == Result::eof) break;
-        if (!st.ok()) return int{kRecv};
+        if (st.result == Result::eof)
+          break;
+        if (!st.ok())
+          return int{kRecv};
         auto m = std::span(buf).first(st.size);
-        if (m.size() < kIdBytes) return int{kUnknownId};
+        if (m.size() < kIdBytes)
+          return int{kUnknownId};
         const auto [p, v] = id_of(m);
-        if (p != 0 || v == 0 || v > kWrites) return int{kUnknownId};
-        if (m.size() != size_for(v, kIdBytes, kMax)) return int{kWrongLength};
-        if (!intact(m, 0, v)) return int{kCorrupt};
-        if (v < last) return int{kReordered};
+        if (p != 0 || v == 0 || v > kWrites)
+          return int{kUnknownId};
+        if (m.size() != size_for(v, kIdBytes, kMax))
+          return int{kWrongLength};
+        if (!intact(m, 0, v))
+          return int{kCorrupt};
+        if (v < last)
+          return int{kReordered};
         last = v;
         sh->reads[r].fetch_add(1);
       }
       return last == kWrites ? int{kOk} : int{kNotFinal}; // eof only after the final value
     }));
   ShmRegisterChannel::detach(*a);
-  for (pid_t k : kids) EXPECT_EQ(reap(k, Clock::now() + kReapWithin), 0) << "child " << k;
+  for (pid_t k : kids)
+    EXPECT_EQ(reap(k, Clock::now() + kReapWithin), 0) << "child " << k;
   ShmRegisterChannel::destroy(*a);
-  for (unsigned r = 0; r < kReaders; ++r) EXPECT_GT(sh->reads[r].load(), 0u);
+  for (unsigned r = 0; r < kReaders; ++r)
+    EXPECT_GT(sh->reads[r].load(), 0u);
 }
 
 // ---- peer death: the survivor is blocked (announced on the futex) when the peer is killed ----
@@ -228,7 +250,8 @@ const auto kNoticeWithin = std::chrono::milliseconds(1000); // 5 ms slices, on a
 bool until_waiting(const WaitWord &w) {
   const Deadline d = Clock::now() + std::chrono::seconds(30);
   while (w.waiters.load() == 0)
-    if (Clock::now() > d) return false;
+    if (Clock::now() > d)
+      return false;
   return true;
 }
 
@@ -237,7 +260,8 @@ template <class F> pid_t victim(Survivor &sv, unsigned parties, F connect) {
   return spawn([&sv, parties, connect] {
     auto e = connect();
     sv.start.arrive_and_wait(parties);
-    for (;;) ::pause();
+    for (;;)
+      ::pause();
     return 0;
   });
 }
@@ -248,9 +272,11 @@ void kill_and_check(Survivor &sv, const WaitWord &w, const std::vector<pid_t> &v
                     pid_t survivor) {
   ASSERT_TRUE(until_waiting(w)) << "the survivor never blocked";
   const std::int64_t killed = now_ns();
-  for (pid_t v : victims) ::kill(v, SIGKILL);
+  for (pid_t v : victims)
+    ::kill(v, SIGKILL);
   EXPECT_EQ(reap(survivor, Clock::now() + kReapWithin), 0);
-  for (pid_t v : victims) EXPECT_EQ(reap(v, Clock::now() + kReapWithin), 128 + SIGKILL);
+  for (pid_t v : victims)
+    EXPECT_EQ(reap(v, Clock::now() + kReapWithin), 128 + SIGKILL);
   EXPECT_EQ(sv.result.load(), static_cast<int>(Result::peer_gone))
       << "got " << to_string(static_cast<Result>(sv.result.load()));
   const auto took = std::chrono::nanoseconds(sv.returned_ns.load() - killed);

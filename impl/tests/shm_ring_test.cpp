@@ -23,7 +23,9 @@ rc::Gen<Bytes> payload(std::size_t max) {
                                            {2, rc::gen::just(max)},
                                            {1, rc::gen::just(max + 1)},
                                            {6, rc::gen::inRange<std::size_t>(0, max + 1)}}),
-      [](std::size_t n) { return rc::gen::container<Bytes>(n, rc::gen::arbitrary<std::uint8_t>()); });
+      [](std::size_t n) {
+        return rc::gen::container<Bytes>(n, rc::gen::arbitrary<std::uint8_t>());
+      });
 }
 
 /// The receive buffer: usually room for the maximum, sometimes less (then too_large).
@@ -73,9 +75,11 @@ using SpscCmd = rc::state::Command<SpscModel, SpscSut>;
 
 struct SpscTrySend : SpscCmd {
   Bytes msg = *payload(kSpscMax);
-  bool blocking = *rc::gen::weightedOneOf<bool>({{4, rc::gen::just(false)}, {1, rc::gen::just(true)}});
+  bool blocking =
+      *rc::gen::weightedOneOf<bool>({{4, rc::gen::just(false)}, {1, rc::gen::just(true)}});
   void apply(SpscModel &m) const override {
-    if (msg.size() > kSpscMax || !m.fits(msg.size())) return;
+    if (msg.size() > kSpscMax || !m.fits(msg.size()))
+      return;
     m.tail += m.need(msg.size());
     m.q.push_back(msg);
     m.ends.push_back(m.tail);
@@ -96,9 +100,11 @@ struct SpscTrySend : SpscCmd {
 
 struct SpscTryRecv : SpscCmd {
   std::size_t room = *buffer_size(kSpscMax);
-  bool blocking = *rc::gen::weightedOneOf<bool>({{4, rc::gen::just(false)}, {1, rc::gen::just(true)}});
+  bool blocking =
+      *rc::gen::weightedOneOf<bool>({{4, rc::gen::just(false)}, {1, rc::gen::just(true)}});
   void apply(SpscModel &m) const override {
-    if (m.q.empty()) return;
+    if (m.q.empty())
+      return;
     m.q.pop_front();
     m.head = m.ends.front();
     m.ends.pop_front();
@@ -181,9 +187,11 @@ using MpmcCmd = rc::state::Command<MpmcModel, MpmcSut>;
 struct MpmcTrySend : MpmcCmd {
   Bytes msg = *payload(kMpmcMax);
   int who = *rc::gen::inRange(0, 2);
-  bool blocking = *rc::gen::weightedOneOf<bool>({{4, rc::gen::just(false)}, {1, rc::gen::just(true)}});
+  bool blocking =
+      *rc::gen::weightedOneOf<bool>({{4, rc::gen::just(false)}, {1, rc::gen::just(true)}});
   void apply(MpmcModel &m) const override {
-    if (msg.size() <= kMpmcMax && m.q.size() < kMpmcCap) m.q.push_back(msg);
+    if (msg.size() <= kMpmcMax && m.q.size() < kMpmcCap)
+      m.q.push_back(msg);
   }
   void run(const MpmcModel &m, MpmcSut &s) const override {
     auto &tx = s.tx[static_cast<std::size_t>(who)];
@@ -203,9 +211,11 @@ struct MpmcTrySend : MpmcCmd {
 struct MpmcTryRecv : MpmcCmd {
   std::size_t room = *buffer_size(kMpmcMax);
   int who = *rc::gen::inRange(0, 2);
-  bool blocking = *rc::gen::weightedOneOf<bool>({{4, rc::gen::just(false)}, {1, rc::gen::just(true)}});
+  bool blocking =
+      *rc::gen::weightedOneOf<bool>({{4, rc::gen::just(false)}, {1, rc::gen::just(true)}});
   void apply(MpmcModel &m) const override {
-    if (!m.q.empty()) m.q.pop_front();
+    if (!m.q.empty())
+      m.q.pop_front();
   }
   void run(const MpmcModel &m, MpmcSut &s) const override {
     std::vector<std::byte> buf(room);
@@ -269,7 +279,8 @@ struct RegisterWrite : RegisterCmd {
   Bytes msg = *payload(kRegMax);
   void checkPreconditions(const RegisterModel &m) const override { RC_PRE(!m.closed); }
   void apply(RegisterModel &m) const override {
-    if (msg.size() > kRegMax) return;
+    if (msg.size() > kRegMax)
+      return;
     m.value = msg;
     ++m.version;
   }
@@ -283,7 +294,8 @@ struct RegisterWrite : RegisterCmd {
 struct RegisterRead : RegisterCmd {
   int who = *rc::gen::inRange(0, 2);
   void apply(RegisterModel &m) const override {
-    if (m.value) m.returned[who] = m.version;
+    if (m.value)
+      m.returned[who] = m.version;
   }
   void run(const RegisterModel &m, RegisterSut &s) const override {
     std::vector<std::byte> buf(kRegMax);

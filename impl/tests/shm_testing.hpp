@@ -39,8 +39,10 @@ inline std::uint8_t byte_at(std::uint32_t producer, std::uint64_t seq, std::size
 
 /// The length of message `seq`: sweeps [lo, hi], with hi every 7th and lo every 11th message.
 inline std::size_t size_for(std::uint64_t seq, std::size_t lo, std::size_t hi) {
-  if (seq % 7 == 3) return hi;
-  if (seq % 11 == 5) return lo;
+  if (seq % 7 == 3)
+    return hi;
+  if (seq % 11 == 5)
+    return lo;
   return lo + static_cast<std::size_t>((seq * 2654435761u) % (hi - lo + 1));
 }
 
@@ -54,7 +56,8 @@ inline void fill(std::span<std::byte> out, std::uint32_t producer, std::uint64_t
     std::memcpy(out.data() + 4, &seq, 8);
     i = kIdBytes;
   }
-  for (; i < out.size(); ++i) out[i] = std::byte{byte_at(producer, seq, i)};
+  for (; i < out.size(); ++i)
+    out[i] = std::byte{byte_at(producer, seq, i)};
 }
 
 /// The id of a message of at least kIdBytes bytes.
@@ -70,11 +73,13 @@ inline std::pair<std::uint32_t, std::uint64_t> id_of(std::span<const std::byte> 
 inline bool intact(std::span<const std::byte> m, std::uint32_t producer, std::uint64_t seq) {
   std::size_t i = 0;
   if (m.size() >= kIdBytes) {
-    if (id_of(m) != std::pair{producer, seq}) return false;
+    if (id_of(m) != std::pair{producer, seq})
+      return false;
     i = kIdBytes;
   }
   for (; i < m.size(); ++i)
-    if (m[i] != std::byte{byte_at(producer, seq, i)}) return false;
+    if (m[i] != std::byte{byte_at(producer, seq, i)})
+      return false;
   return true;
 }
 
@@ -82,9 +87,9 @@ inline bool intact(std::span<const std::byte> m, std::uint32_t producer, std::ui
 template <class T> class SharedBlock {
 public:
   SharedBlock() {
-    void *p = ::mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
-                     0);
-    if (p == MAP_FAILED) std::abort();
+    void *p = ::mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+      std::abort();
     t_ = new (p) T{};
   }
   ~SharedBlock() { ::munmap(t_, sizeof(T)); }
@@ -135,13 +140,17 @@ inline int reap(pid_t pid, Deadline d) {
     late = os::wait_fd(pfd, POLLIN, d) == 0;
     ::close(pfd);
   }
-  if (late) ::kill(pid, SIGKILL);
+  if (late)
+    ::kill(pid, SIGKILL);
   int st = 0;
   while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }
-  if (late) return -1;
-  if (WIFEXITED(st)) return WEXITSTATUS(st);
-  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+  if (late)
+    return -1;
+  if (WIFEXITED(st))
+    return WEXITSTATUS(st);
+  if (WIFSIGNALED(st))
+    return 128 + WTERMSIG(st);
   return -2;
 }
 
@@ -151,7 +160,8 @@ inline std::vector<std::string> own_shm_entries() {
   const std::string prefix = "ipcv-shm-" + std::to_string(::getpid()) + "-";
   if (DIR *d = ::opendir("/dev/shm")) {
     while (dirent *e = ::readdir(d))
-      if (std::strncmp(e->d_name, prefix.c_str(), prefix.size()) == 0) out.emplace_back(e->d_name);
+      if (std::strncmp(e->d_name, prefix.c_str(), prefix.size()) == 0)
+        out.emplace_back(e->d_name);
     ::closedir(d);
   }
   return out;

@@ -19,8 +19,10 @@ void exchange_on_threads(Config cfg, std::uint64_t n, std::size_t hi, bool poll)
   ASSERT_TRUE(a);
   std::vector<typename C::Sender> tx;
   std::vector<typename C::Receiver> rx;
-  for (unsigned i = 0; i < cfg.senders; ++i) tx.push_back(std::move(*C::connect_sender(*a)));
-  for (unsigned i = 0; i < cfg.receivers; ++i) rx.push_back(std::move(*C::connect_receiver(*a)));
+  for (unsigned i = 0; i < cfg.senders; ++i)
+    tx.push_back(std::move(*C::connect_sender(*a)));
+  for (unsigned i = 0; i < cfg.receivers; ++i)
+    rx.push_back(std::move(*C::connect_receiver(*a)));
   C::detach(*a);
   std::atomic<std::uint64_t> received{0}, bad{0};
   std::vector<std::thread> ts;
@@ -37,7 +39,8 @@ void exchange_on_threads(Config cfg, std::uint64_t n, std::size_t hi, bool poll)
         } else {
           st = tx[p].send(m, after_ms(60000));
         }
-        if (!st.ok()) bad.fetch_add(1);
+        if (!st.ok())
+          bad.fetch_add(1);
       }
       tx[p].close();
     });
@@ -48,20 +51,24 @@ void exchange_on_threads(Config cfg, std::uint64_t n, std::size_t hi, bool poll)
         RecvStatus st = poll ? r.try_recv(buf) : r.recv(buf, after_ms(60000));
         if (st.result == Result::empty || st.result == Result::timeout) {
           st = r.recv(buf, Clock::now()); // past deadline: looks at the peers once
-          if (st.result == Result::timeout) continue;
+          if (st.result == Result::timeout)
+            continue;
         }
-        if (st.result == Result::eof) break;
+        if (st.result == Result::eof)
+          break;
         if (!st.ok()) {
           bad.fetch_add(1);
           break;
         }
         auto m = std::span(buf).first(st.size);
         const auto [p, s] = id_of(m);
-        if (!intact(m, p, s) || m.size() != size_for(s, kIdBytes, hi)) bad.fetch_add(1);
+        if (!intact(m, p, s) || m.size() != size_for(s, kIdBytes, hi))
+          bad.fetch_add(1);
         received.fetch_add(1);
       }
     });
-  for (auto &t : ts) t.join();
+  for (auto &t : ts)
+    t.join();
   tx.clear();
   rx.clear();
   C::destroy(*a);

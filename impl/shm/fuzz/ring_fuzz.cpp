@@ -73,11 +73,13 @@ template <> struct Sizes<ShmRegisterChannel> {
 template <class C> void run(FuzzedDataProvider &in) {
   using S = Sizes<C>;
   auto a = C::prepare(S::cfg);
-  if (!a) fail("prepare", a.status());
+  if (!a)
+    fail("prepare", a.status());
   {
     auto tx = C::connect_sender(*a);
     auto rx = C::connect_receiver(*a);
-    if (!tx || !rx) fail("connect", tx ? rx.status() : tx.status());
+    if (!tx || !rx)
+      fail("connect", tx ? rx.status() : tx.status());
     auto *base = static_cast<std::byte *>(a->region.base);
     const std::uint64_t data = S::data(*a);
     const std::size_t max = S::cfg.max_message;
@@ -101,18 +103,25 @@ template <class C> void run(FuzzedDataProvider &in) {
       case 2:
       case 3: { // try_send of a message whose bytes derive from its sequence number
         std::vector<std::byte> m(in.ConsumeIntegralInRange<std::size_t>(0, max + 1));
-        for (std::size_t i = 0; i < m.size(); ++i) m[i] = std::byte(seq * 31 + i);
+        for (std::size_t i = 0; i < m.size(); ++i)
+          m[i] = std::byte(seq * 31 + i);
         ++seq;
         const auto t0 = Clock::now();
         const Status s = tx->try_send(m);
-        if (!allowed(s.result)) fail("try_send result", s);
-        if (Clock::now() - t0 > kTryBound) fail("try_send took too long", s);
+        if (!allowed(s.result))
+          fail("try_send result", s);
+        if (Clock::now() - t0 > kTryBound)
+          fail("try_send took too long", s);
         if (clean) {
-          if ((m.size() > max) != (s.result == Result::too_large)) fail("too_large", s);
-          if (s.result == Result::error) fail("error on clean state", s);
+          if ((m.size() > max) != (s.result == Result::too_large))
+            fail("too_large", s);
+          if (s.result == Result::error)
+            fail("error on clean state", s);
           if (s.ok()) {
-            if (S::queue) model.push_back(m);
-            else latest = m;
+            if (S::queue)
+              model.push_back(m);
+            else
+              latest = m;
           }
         }
         break;
@@ -122,23 +131,30 @@ template <class C> void run(FuzzedDataProvider &in) {
         std::vector<std::byte> buf(in.ConsumeIntegralInRange<std::size_t>(0, max));
         const auto t0 = Clock::now();
         const RecvStatus r = rx->try_recv(buf);
-        if (!allowed(r.result)) fail("try_recv result", r);
-        if (Clock::now() - t0 > kTryBound) fail("try_recv took too long", r);
-        if (r.ok() && r.size > buf.size()) fail("size beyond buffer", r);
-        if (!clean) break;
-        const std::vector<std::byte> *want = S::queue ? (model.empty() ? nullptr : &model.front())
-                                                      : (latest ? &*latest : nullptr);
+        if (!allowed(r.result))
+          fail("try_recv result", r);
+        if (Clock::now() - t0 > kTryBound)
+          fail("try_recv took too long", r);
+        if (r.ok() && r.size > buf.size())
+          fail("size beyond buffer", r);
+        if (!clean)
+          break;
+        const std::vector<std::byte> *want =
+            S::queue ? (model.empty() ? nullptr : &model.front()) : (latest ? &*latest : nullptr);
         if (want == nullptr) {
-          if (r.result != Result::empty) fail("expected empty", r);
+          if (r.result != Result::empty)
+            fail("expected empty", r);
           break;
         }
         if (want->size() > buf.size()) {
-          if (r.result != Result::too_large) fail("expected too_large", r);
+          if (r.result != Result::too_large)
+            fail("expected too_large", r);
         } else if (!r.ok() || r.size != want->size() ||
                    (r.size != 0 && std::memcmp(buf.data(), want->data(), r.size) != 0)) {
           fail("expected the oldest message", r);
         }
-        if (S::queue) model.pop_front();
+        if (S::queue)
+          model.pop_front();
         break;
       }
       case 6: { // a blocking call with a deadline 20 us away must come back
@@ -147,17 +163,22 @@ template <class C> void run(FuzzedDataProvider &in) {
         Result r;
         if (in.ConsumeBool()) {
           r = rx->recv(buf, d).result;
-          if (clean && S::queue && r == Result::ok) model.pop_front();
+          if (clean && S::queue && r == Result::ok)
+            model.pop_front();
         } else {
           const Status s = tx->send(std::span(buf).first(8), d);
           r = s.result;
           if (clean && s.ok()) {
-            if (S::queue) model.emplace_back(buf.begin(), buf.begin() + 8);
-            else latest.emplace(buf.begin(), buf.begin() + 8);
+            if (S::queue)
+              model.emplace_back(buf.begin(), buf.begin() + 8);
+            else
+              latest.emplace(buf.begin(), buf.begin() + 8);
           }
         }
-        if (!allowed(r)) fail("blocking call result", Status{r});
-        if (Clock::now() - d > std::chrono::seconds(1)) fail("blocking call overran", Status{r});
+        if (!allowed(r))
+          fail("blocking call result", Status{r});
+        if (Clock::now() - d > std::chrono::seconds(1))
+          fail("blocking call overran", Status{r});
         break;
       }
       }
@@ -172,9 +193,15 @@ template <class C> void run(FuzzedDataProvider &in) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
   FuzzedDataProvider in(data, size);
   switch (in.ConsumeIntegralInRange<int>(0, 2)) {
-  case 0: run<ShmSpscChannel>(in); break;
-  case 1: run<ShmMpmcChannel>(in); break;
-  default: run<ShmRegisterChannel>(in); break;
+  case 0:
+    run<ShmSpscChannel>(in);
+    break;
+  case 1:
+    run<ShmMpmcChannel>(in);
+    break;
+  default:
+    run<ShmRegisterChannel>(in);
+    break;
   }
   return 0;
 }
