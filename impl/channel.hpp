@@ -116,6 +116,10 @@ struct Config {
   std::size_t capacity = 0;    ///< 0: the channel's default
   unsigned senders = 1;        ///< senders that will connect (eof comes once all of them close)
   unsigned receivers = 1;      ///< receivers that will connect
+  /// The name of the channel's named object (its first, if several), e.g. "/ipcv-x"; empty: a
+  /// random one. Only channels with named objects use it; the text must outlive prepare, which
+  /// copies it. Lets a check pre-create ("squat") a name and see prepare refuse it.
+  std::string_view name = {};
 };
 
 /// A NamedObject is an OS object with a name in some file system, created by `prepare`.

@@ -83,8 +83,13 @@ Expected<MqueueChannel::Address> MqueueChannel::prepare(const Config &cfg) {
   if (cfg.senders > kMaxEndpoints || cfg.receivers > kMaxEndpoints)
     return Status{Result::error, EINVAL, "more than 64 endpoints on one side"};
   Address a;
-  std::snprintf(a.name, sizeof a.name, "/ipcv-mq-%d-%s", static_cast<int>(::getpid()),
-                os::random_suffix().c_str());
+  if (cfg.name.size() >= sizeof a.name)
+    return Status{Result::error, ENAMETOOLONG, "Config::name longer than 47 bytes"};
+  if (!cfg.name.empty())
+    std::memcpy(a.name, cfg.name.data(), cfg.name.size());
+  else
+    std::snprintf(a.name, sizeof a.name, "/ipcv-mq-%d-%s", static_cast<int>(::getpid()),
+                  os::random_suffix().c_str());
   a.max_message = static_cast<std::uint32_t>(cfg.max_message ? cfg.max_message : kMaxMessage);
   a.senders = cfg.senders;
   a.receivers = cfg.receivers;

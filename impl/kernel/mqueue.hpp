@@ -1,5 +1,6 @@
 // `mqueue`: a POSIX message queue with one priority, so FIFO. The name is random
-// ("/ipcv-mq-<pid>-<16 hex>"), created O_CREAT|O_EXCL with mode 0600, unlinked on destroy.
+// ("/ipcv-mq-<pid>-<16 hex>") unless Config::name forces one, created O_CREAT|O_EXCL with mode
+// 0600 (an existing queue of that name is refused, never joined), unlinked on destroy.
 //
 // The kernel tells a queue's users nothing about each other, so a small control block in an
 // anonymous shared mapping (inherited across fork) records which senders and receivers
