@@ -1,6 +1,7 @@
 // The registry of channels by name: the reference channels are listed here, adapters and
 // plugins add themselves at run time with register_channel().
 #include "registry.hpp"
+#include "faulty/isolation_faults.hpp"
 #include "faulty/locked_queue.hpp"
 #include "kernel/mqueue.hpp"
 #include "kernel/pipe.hpp"
@@ -29,6 +30,12 @@ std::vector<ChannelEntry> &table() {
     v.push_back(entry_of<LockedQueue<Fault::dup>>(true));
     v.push_back(entry_of<LockedQueue<Fault::corrupt>>(true));
     v.push_back(entry_of<LockedQueue<Fault::lost_wakeup>>(true));
+    // Isolation fixtures: working channels that each break one `isolation` probe.
+    v.push_back(entry_of<faulty::QueueWith<faulty::PrepareFault::world_readable>>(true));
+    v.push_back(entry_of<faulty::QueueWith<faulty::PrepareFault::squat>>(true));
+    v.push_back(entry_of<faulty::QueueWith<faulty::PrepareFault::crosstalk>>(true));
+    v.push_back(entry_of<faulty::NoCopy>(true));
+    v.push_back(entry_of<faulty::Overshare>(true));
     return v;
   }();
   return t;
