@@ -67,6 +67,7 @@ template <RegionKind K> struct ShmMpmc {
   private:
     MpmcQueue q_;
     Address a_;
+    Deadline next_look_{}; // when an empty try_recv next looks at the senders' liveness
   };
 
   static Claims claims();

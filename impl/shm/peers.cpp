@@ -52,4 +52,13 @@ SideState look_at(const PeerSide &side, unsigned expected, bool check_alive) noe
   return st;
 }
 
+Result senders_done(const PeerSide &senders, unsigned expected, Deadline &next_look,
+                    Clock::duration every) noexcept {
+  const Deadline now = Clock::now();
+  const bool alive = now >= next_look;
+  if (alive)
+    next_look = now + every;
+  return look_at(senders, expected, alive).verdict();
+}
+
 } // namespace ipcv::shm

@@ -55,4 +55,11 @@ void leave_side(PeerSide &side, unsigned slot) noexcept;
 /// cheap look used between liveness checks: dead peers then count as open).
 SideState look_at(const PeerSide &side, unsigned expected, bool check_alive) noexcept;
 
+/// What an empty try_recv answers: eof when every declared sender closed, peer_gone when the
+/// rest died (process liveness looked at no more than once per `every`, tracked in
+/// `next_look`), or ok when someone may still send (the caller then answers empty). The
+/// caller must re-try its receive after a non-ok answer: a sender closes after its last send.
+Result senders_done(const PeerSide &senders, unsigned expected, Deadline &next_look,
+                    Clock::duration every) noexcept;
+
 } // namespace ipcv::shm

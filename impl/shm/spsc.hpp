@@ -65,6 +65,7 @@ template <RegionKind K> struct ShmSpsc {
   private:
     SpscConsumer c_;
     Address a_;
+    Deadline next_look_{}; // when an empty try_recv next looks at the senders' liveness
   };
 
   static Claims claims();
