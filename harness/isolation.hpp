@@ -1,0 +1,89 @@
+// The `isolation` probes: five experiments on fresh instances of a channel for what a history
+// cannot show. Who else can reach the channel's named objects (a child that dropped to
+// `nobody` tries them); whether a squatter can take a name before prepare does; whether two
+// instances side by side exchange anything; whether a message is a copy, immune to the
+// sender's later writes and the receiver's scribbles; and whether a process of the channel
+// shares memory beyond the channel's region(s) and the harness's own mappings.
+//
+// Each probe ends pass, fail, not applicable (nothing of the channel it could try) or skipped
+// (it cannot run here, e.g. not root), always with one line saying what was tried and what was
+// observed. Probes prepare their own instances, always destroy them and reap every child; they
+// know nothing of the engine, which calls isolation_verdict() per channel.
+#pragma once
+
+#include "impl/registry.hpp"
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ipcv::harness {
+
+/// A Probe is one isolation experiment.
+enum class Probe : std::uint8_t {
+  owner_only,         ///< another user cannot open, map, read or write any named object
+  no_squat,           ///< names are unpredictable; prepare refuses a name that already exists
+  no_crosstalk,       ///< two instances at once: no message of one appears in the other
+  copy_semantics,     ///< a message is a copy: later writes on either side never change it
+  nothing_else_shared ///< a child's shared mappings: the channel's region(s) and the harness's
+};
+
+/// Every probe, in the order they run and are reported.
+inline constexpr std::array<Probe, 5> kProbes = {Probe::owner_only, Probe::no_squat,
+                                                 Probe::no_crosstalk, Probe::copy_semantics,
+                                                 Probe::nothing_else_shared};
+
+/// The name of a probe in reports: "owner-only", "no-squat", "no-cross-talk",
+/// "copy-semantics", "nothing-else-shared".
+std::string_view to_string(Probe p) noexcept;
+
+/// A ProbeResult is the outcome of one probe on one channel.
+struct ProbeResult {
+  enum Kind : std::uint8_t { pass, fail, not_applicable, skipped };
+  Probe probe = Probe::owner_only;
+  Kind kind = pass;
+  std::string observed; ///< one line: what was tried and what was observed
+
+  /// "owner-only: pass: uid 65534 could not mq_open /ipcv-mq-...: EACCES ..."
+  std::string line() const;
+};
+
+/// "pass", "fail", "not applicable", "skipped".
+std::string_view to_string(ProbeResult::Kind k) noexcept;
+
+/// An IsolationReport is every probe's result on one channel.
+struct IsolationReport {
+  std::string channel;
+  std::vector<ProbeResult> probes;
+};
+
+/// Runs one probe against fresh instances of `e`.
+ProbeResult run_probe(Probe p, const ChannelEntry &e);
+
+/// Runs the five probes against fresh instances of `e`.
+IsolationReport probe_isolation(const ChannelEntry &e);
+
+/// An IsolationVerdict is the `isolation` spec's verdict on one channel: pass when every probe
+/// that applied passed, fail when one failed, skipped when none applied.
+struct IsolationVerdict {
+  enum Kind : std::uint8_t { pass, fail, skipped };
+  std::string channel;
+  Kind kind = pass;
+  /// Fail: the failing probes' lines, "; "-separated (so it names the probe that failed).
+  /// Pass or skipped: which probes passed, and why the others did not apply or were skipped.
+  std::string explanation;
+  std::vector<std::string> probes; ///< ProbeResult::line() of every probe, in kProbes order
+};
+
+/// "pass", "fail", "skipped".
+std::string_view to_string(IsolationVerdict::Kind k) noexcept;
+
+/// The verdict a report amounts to.
+IsolationVerdict summarize(const IsolationReport &r);
+
+/// Runs the probes on `e` and returns its verdict: the entry point for `ipcverify run`.
+IsolationVerdict isolation_verdict(const ChannelEntry &e);
+
+} // namespace ipcv::harness

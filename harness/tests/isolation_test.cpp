@@ -1,0 +1,234 @@
+// Tests of the isolation probes: every reference channel (and the named shm variants) passes
+// every probe that applies to it; each isolation fixture is a working channel that fails
+// `isolation` on exactly the probe it was built to break, with an explanation naming that
+// probe; the verdict is skipped when no probe applied; nothing is left behind.
+#include "harness/conformance.hpp"
+#include "harness/hygiene.hpp"
+#include "harness/isolation.hpp"
+#include "harness/process.hpp"
+#include "impl/shm/mpmc.hpp"
+#include "impl/shm/register.hpp"
+#include "impl/shm/spsc.hpp"
+
+#include <grp.h>
+#include <gtest/gtest.h>
+#include <iostream>
+#include <sstream>
+#include <unistd.h>
+
+namespace ipcv::harness {
+namespace {
+
+/// Every reference channel of the registry, plus the named-shm variants it does not list.
+std::vector<ChannelEntry> reference_entries() {
+  std::vector<ChannelEntry> out;
+  for (const auto &e : channels())
+    if (!e.faulty)
+      out.push_back(e);
+  out.push_back(entry_of<ShmSpscNamedChannel>());
+  out.push_back(entry_of<ShmMpmcNamedChannel>());
+  out.push_back(entry_of<ShmRegisterNamedChannel>());
+  return out;
+}
+
+std::vector<std::string> reference_names() {
+  std::vector<std::string> out;
+  for (const auto &e : reference_entries())
+    out.push_back(e.name);
+  return out;
+}
+
+ChannelEntry entry_named(const std::string &name) {
+  for (auto &e : reference_entries())
+    if (e.name == name)
+      return e;
+  const ChannelEntry *e = find_channel(name);
+  if (e == nullptr)
+    throw std::runtime_error("no channel " + name);
+  return *e;
+}
+
+std::string test_name(const std::string &s) {
+  std::string out;
+  for (char c : s)
+    out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return out;
+}
+
+/// True when an object name carries this process's pid ("...-<pid>-..." or "...-<pid>"): the
+/// shared /dev/shm also holds objects of other test processes running at the same time.
+bool ours(const std::string &path) {
+  const std::string pid = "-" + std::to_string(::getpid());
+  return path.find(pid + "-") != std::string::npos ||
+         (path.size() >= pid.size() &&
+          path.compare(path.size() - pid.size(), pid.size(), pid) == 0);
+}
+
+/// The lines of `leftovers` (one path each) that are ours.
+std::string our_lines(const std::string &leftovers) {
+  std::string out, line;
+  std::istringstream in(leftovers);
+  while (std::getline(in, line))
+    if (ours(line))
+      out += line + "\n";
+  return out;
+}
+
+/// Checks after each test that no named object and no child process is left over.
+class Isolation : public ::testing::Test {
+protected:
+  void SetUp() override { before_ = Snapshot::take(); }
+  void TearDown() override {
+    EXPECT_EQ(our_lines(before_.leftovers(Snapshot::take())), "") << "left behind in /dev/shm";
+    EXPECT_TRUE(live_children().empty()) << "child processes left unreaped";
+  }
+  Snapshot before_;
+};
+
+class IsolationReference : public Isolation, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(IsolationReference, PassesEveryApplicableProbe) {
+  const ChannelEntry e = entry_named(GetParam());
+  const IsolationReport r = probe_isolation(e);
+  const IsolationVerdict v = summarize(r);
+  std::string all;
+  for (const auto &l : v.probes)
+    all += "\n  " + l;
+  EXPECT_EQ(v.kind, IsolationVerdict::pass) << v.explanation << all;
+  ASSERT_EQ(r.probes.size(), kProbes.size());
+  for (const auto &p : r.probes) {
+    EXPECT_NE(p.kind, ProbeResult::fail) << p.line();
+    EXPECT_FALSE(p.observed.empty()) << to_string(p.probe) << " says nothing";
+  }
+  // Root is where CI runs: a channel with named objects has them tried, never skipped.
+  auto inst = e.prepare(Config{});
+  ASSERT_TRUE(inst) << inst.status().describe();
+  const bool named = !(*inst)->named_objects().empty();
+  (*inst)->destroy();
+  const auto kind = [&](Probe p) { return r.probes[static_cast<std::size_t>(p)].kind; };
+  if (::geteuid() == 0 && named) {
+    EXPECT_EQ(kind(Probe::owner_only), ProbeResult::pass) << all;
+    EXPECT_EQ(kind(Probe::no_squat), ProbeResult::pass) << all;
+  } else if (!named) {
+    EXPECT_EQ(kind(Probe::owner_only), ProbeResult::not_applicable) << all;
+    EXPECT_EQ(kind(Probe::no_squat), ProbeResult::not_applicable) << all;
+  }
+  EXPECT_EQ(kind(Probe::no_crosstalk), ProbeResult::pass) << all;
+  EXPECT_EQ(kind(Probe::copy_semantics), ProbeResult::pass) << all;
+  EXPECT_EQ(kind(Probe::nothing_else_shared), ProbeResult::pass) << all;
+  std::cout << e.name << ": " << to_string(v.kind) << all << "\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(Channels, IsolationReference, ::testing::ValuesIn(reference_names()),
+                         [](const auto &info) { return test_name(info.param); });
+
+/// A fixture and the one probe it breaks.
+struct Breaks {
+  std::string channel;
+  Probe probe;
+  std::string says; ///< a phrase the failing probe's line must contain
+};
+
+class IsolationFixture : public Isolation, public ::testing::WithParamInterface<Breaks> {};
+
+TEST_P(IsolationFixture, FailsIsolationOnTheProbeItBreaks) {
+  const ChannelEntry e = entry_named(GetParam().channel);
+  ASSERT_TRUE(e.faulty);
+  const IsolationReport r = probe_isolation(e);
+  const IsolationVerdict v = summarize(r);
+  std::string all;
+  for (const auto &l : v.probes)
+    all += "\n  " + l;
+  EXPECT_EQ(v.kind, IsolationVerdict::fail) << all;
+  const std::string named = std::string(to_string(GetParam().probe)) + ": fail: ";
+  EXPECT_EQ(v.explanation.rfind(named, 0), 0u) << "explanation does not name " << named << "\n"
+                                               << v.explanation;
+  EXPECT_NE(v.explanation.find(GetParam().says), std::string::npos) << v.explanation;
+  for (const auto &p : r.probes) {
+    if (p.probe != GetParam().probe) {
+      EXPECT_NE(p.kind, ProbeResult::fail) << "not attributable to one probe: " << p.line();
+    }
+  }
+  std::cout << e.name << ": " << v.explanation << "\n";
+}
+
+TEST_P(IsolationFixture, IsAWorkingChannelOtherwise) {
+  const ChannelEntry e = entry_named(GetParam().channel);
+  const std::string kLeft = "left behind after destroy: ";
+  for (const auto &c : conformance_checks()) {
+    const CheckOutcome o = c.run(e);
+    // That check sees all of /dev/shm: an object of another process is not this channel's.
+    if (o.kind == CheckOutcome::fail && o.detail.rfind(kLeft, 0) == 0 &&
+        our_lines(o.detail.substr(kLeft.size())).empty())
+      continue;
+    EXPECT_NE(o.kind, CheckOutcome::fail) << c.name << ": " << o.detail;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Fixtures, IsolationFixture,
+    ::testing::Values(Breaks{"faulty-world-readable", Probe::owner_only, "mode 0666"},
+                      Breaks{"faulty-squat", Probe::no_squat, "joined the squatter"},
+                      Breaks{"faulty-crosstalk", Probe::no_crosstalk, "of instance"},
+                      Breaks{"faulty-nocopy", Probe::copy_semantics, "after send returned"},
+                      Breaks{"faulty-overshare", Probe::nothing_else_shared,
+                             "/dev/shm/ipcv-faulty-stats-"}),
+    [](const auto &info) { return test_name(info.param.channel); });
+
+TEST_F(Isolation, AnonymousObjectsHaveNoNameToTry) {
+  const ProbeResult pipe = run_probe(Probe::owner_only, *find_channel("pipe"));
+  EXPECT_EQ(pipe.kind, ProbeResult::not_applicable);
+  EXPECT_EQ(pipe.observed, "anonymous objects only (pipe): no name to try");
+  const ProbeResult sp = run_probe(Probe::no_squat, *find_channel("seqpacket"));
+  EXPECT_EQ(sp.kind, ProbeResult::not_applicable);
+  EXPECT_EQ(sp.observed, "anonymous objects only (socketpair): no name to guess or squat");
+}
+
+TEST_F(Isolation, OwnerOnlyIsSkippedWithAReasonWhenNotRoot) {
+  if (::geteuid() != 0) {
+    const ProbeResult p = run_probe(Probe::owner_only, *find_channel("mqueue"));
+    EXPECT_EQ(p.kind, ProbeResult::skipped) << p.line();
+    return;
+  }
+  // As root: run the probe in a child that first became `nobody`.
+  pid_t child = spawn([]() -> int {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0)
+      return 2;
+    const ProbeResult p = run_probe(Probe::owner_only, *find_channel("mqueue"));
+    if (p.kind != ProbeResult::skipped)
+      return 3;
+    return p.observed.find("not running as root") == std::string::npos ? 4 : 0;
+  });
+  const auto exits = reap({child}, after_ms(20000));
+  EXPECT_TRUE(exits[0].clean()) << exits[0].describe();
+}
+
+TEST(IsolationVerdictOf, FailsOnAnyFailedProbeAndNamesIt) {
+  IsolationReport r{"x",
+                    {{Probe::owner_only, ProbeResult::not_applicable, "anonymous"},
+                     {Probe::no_crosstalk, ProbeResult::pass, "fine"},
+                     {Probe::copy_semantics, ProbeResult::fail, "message 1 arrived torn"}}};
+  const IsolationVerdict v = summarize(r);
+  EXPECT_EQ(v.kind, IsolationVerdict::fail);
+  EXPECT_EQ(v.explanation, "copy-semantics: fail: message 1 arrived torn");
+  EXPECT_EQ(v.probes.size(), 3u);
+}
+
+TEST(IsolationVerdictOf, PassesWhenEveryApplicableProbePassed) {
+  IsolationReport r{"x",
+                    {{Probe::owner_only, ProbeResult::not_applicable, "anonymous"},
+                     {Probe::no_crosstalk, ProbeResult::pass, "fine"}}};
+  const IsolationVerdict v = summarize(r);
+  EXPECT_EQ(v.kind, IsolationVerdict::pass);
+  EXPECT_EQ(v.explanation, "passed: no-cross-talk; owner-only: not applicable: anonymous");
+}
+
+TEST(IsolationVerdictOf, IsSkippedWhenNoProbeApplied) {
+  IsolationReport r{"x",
+                    {{Probe::owner_only, ProbeResult::skipped, "not root"},
+                     {Probe::no_squat, ProbeResult::not_applicable, "anonymous"}}};
+  EXPECT_EQ(summarize(r).kind, IsolationVerdict::skipped);
+}
+
+} // namespace
+} // namespace ipcv::harness
