@@ -536,6 +536,9 @@ ProbeResult owner_only(const ChannelEntry &e) {
   std::string text;
   for (int i = 0; i < notes->objects.load(); ++i)
     text += (text.empty() ? "" : "; ") + notes->per_object[i].get();
+  if (objects.size() < inst.named().size())
+    text += fmt::format("; only the first {} of {} named objects were tried", objects.size(),
+                        inst.named().size());
   if (!left.empty())
     return result(kP, ProbeResult::fail, text + "; " + left);
   const bool bad = notes->breached.load() > 0 || notes->inconclusive.load() > 0;
