@@ -207,6 +207,7 @@ int run(const Options &o, bool iterations_given, bool seconds_given) {
 
   auto measure = [&](Baselines &b) {
     b.memcpy_gbps = measure_memcpy_gbps(std::size_t{64} << 20, o.quick ? 3 : 7);
+    b.clock_ns = clock_read_ns();
     std::string error;
     if (measure_cacheline_rtt(o.quick ? 20'000 : 200'000, cpus, b, error))
       return true;
@@ -255,6 +256,7 @@ int run(const Options &o, bool iterations_given, bool seconds_given) {
       base.cacheline_rtt_p99_ns = end.cacheline_rtt_p99_ns;
     }
     base.memcpy_gbps = std::max(base.memcpy_gbps, end.memcpy_gbps);
+    base.clock_ns = std::min(base.clock_ns, end.clock_ns);
   }
   print_report(base, results, plan.skips, !o.quick);
 

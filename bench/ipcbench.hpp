@@ -66,6 +66,7 @@ struct Baselines {
   double cacheline_rtt_ns = 0;     ///< median round trip of one cache line between A and B
   double cacheline_rtt_p99_ns = 0; ///< its 99th percentile (shown, not in the JSON)
   double memcpy_gbps = 0;          ///< best single-thread memcpy bandwidth, GB/s (1e9 B/s)
+  double clock_ns = 0;             ///< one steady_clock read; every round-trip sample holds one
   std::string note;                ///< why the baselines are not to be trusted; "" when steady
 };
 
@@ -77,6 +78,7 @@ struct Measurement {
   std::uint64_t count = 0; ///< measured round trips or messages
   double rtt_ns_p50 = 0;   ///< pingpong
   double rtt_ns_p99 = 0;   ///< pingpong
+  double line_ns_p50 = 0;  ///< pingpong: the bare cache-line round trip just before, same CPUs
   double msgs_per_s = 0;   ///< stream
   double gbps = 0;         ///< stream: payload bytes per second / 1e9
 };
@@ -99,8 +101,12 @@ double measure_memcpy_gbps(std::size_t bytes, int repeats);
 bool measure_cacheline_rtt(std::uint64_t iterations, const CpuPair &cpus, Baselines &out,
                            std::string &error);
 
+/// The cost of one steady_clock::now() in this process: the median over 31 batches of 256.
+double clock_read_ns();
+
 /// Runs one point between two forked processes: prepares the instance(s) in this process,
 /// forks A and B, reaps both, destroys the instances, and checks their named objects are gone.
+/// Before a pingpong, A and B run 5000 bare cache-line round trips (Measurement::line_ns_p50).
 Measurement run_point(const Point &p, const Budget &b, const CpuPair &cpus);
 
 /// True when `e` is a latest-value register rather than a queue (its claims name "register").

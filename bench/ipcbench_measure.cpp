@@ -34,6 +34,7 @@ constexpr std::uint64_t kMeasured = std::uint64_t{1} << 62;   ///< stream: sent 
 constexpr std::uint64_t kMaxWarmRounds = 1000;                ///< pingpong warm-up cap
 constexpr std::uint64_t kMaxWarmMessages = 10000;             ///< stream warm-up cap
 constexpr std::size_t kMaxRecvBuffer = std::size_t{16} << 20; ///< cap on a receive buffer
+constexpr std::uint64_t kLocalLineRounds = 5000; ///< cache-line round trips before each pingpong
 
 std::int64_t now_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
@@ -63,8 +64,19 @@ private:
   T *p_;
 };
 
-/// A Report is what A and B hand back to the parent. Each side writes only its own fields.
+/// A Line is one cache line holding a sequence number; two of them sit 128 bytes apart, so the
+/// adjacent-line prefetcher does not pair them either.
+struct alignas(128) Line {
+  std::atomic<std::uint64_t> v{0};
+};
+
+/// A Report is what A and B hand back to the parent, plus the two lines of the bare cache-line
+/// round trip they run first. Each side writes only its own fields.
 struct Report {
+  Line ping; ///< A -> B
+  Line pong; ///< B -> A
+  double line_p50 = 0;
+  double line_p99 = 0;
   alignas(64) std::atomic<int> failed{0}; ///< a side gave up: the other stops waiting for it
   char error[2][256] = {};                ///< first failure of A (0) and B (1)
   std::uint64_t count = 0;
@@ -171,6 +183,50 @@ void percentiles(std::vector<std::int64_t> &t, std::uint64_t n, double &p50, dou
 /// Warm-up length for a measured length `n`: a tenth, between 1 and `cap`.
 std::uint64_t warm_count(std::uint64_t n, std::uint64_t cap) {
   return std::clamp<std::uint64_t>(n / 10, 1, cap);
+}
+
+/// A's half of the bare cache-line round trip: stores a sequence number on `ping`, spins until
+/// B echoes it on `pong`; warms up, times `n` rounds into `t`, then tells B to stop.
+bool line_a(Report &rep, std::uint64_t n, std::vector<std::int64_t> &t, SpinGuard &g) {
+  std::uint64_t seq = 0;
+  auto round = [&]() -> bool {
+    // SYNC POINT WRITE: ping sequence. B spins on it.
+    rep.ping.v.store(++seq, std::memory_order_release);
+    // SYNC POINT READ: pong sequence. Without acquire A could time a stale echo.
+    while (rep.pong.v.load(std::memory_order_acquire) != seq)
+      if (!g.keep_going())
+        return rep.fail(0, "cache line: no echo");
+    return true;
+  };
+  for (std::uint64_t w = warm_count(n, 100000); w > 0; --w)
+    if (!round())
+      return false;
+  t[0] = now_ns();
+  for (std::uint64_t i = 1; i <= n; ++i) {
+    if (!round())
+      return false;
+    t[i] = now_ns();
+  }
+  rep.ping.v.store(kMarker, std::memory_order_release);
+  percentiles(t, n, rep.line_p50, rep.line_p99);
+  return true;
+}
+
+/// B's half: echoes every new sequence number on `ping` back on `pong` until the end marker.
+bool line_b(Report &rep, SpinGuard &g) {
+  std::uint64_t last = 0;
+  for (;;) {
+    std::uint64_t v;
+    // SYNC POINT READ: ping sequence (B side). Only the value matters, no payload follows.
+    while ((v = rep.ping.v.load(std::memory_order_acquire)) == last)
+      if (!g.keep_going())
+        return rep.fail(1, "cache line: no ping");
+    if (v == kMarker)
+      return true;
+    // SYNC POINT WRITE: pong sequence. The echo A waits for.
+    rep.pong.v.store(v, std::memory_order_release);
+    last = v;
+  }
 }
 
 std::int64_t limit_ns(const Budget &b) {
@@ -398,7 +454,7 @@ int run_side(int index, int cpu, const Point &p, const Budget &b, AnyInstance *f
   Buffers buf(p);
   std::vector<std::int64_t> t;
   if (index == 0 && p.pattern == Pattern::pingpong)
-    t.assign(b.iterations + 1, 0);
+    t.assign(std::max(b.iterations, kLocalLineRounds) + 1, 0);
   // Both always reach the barrier, so a side that failed to connect stops the other at once.
   if (!bar.arrive_and_wait(d))
     return rep.fail(index, "the other side never reached the barrier"), 1;
@@ -408,6 +464,11 @@ int run_side(int index, int cpu, const Point &p, const Budget &b, AnyInstance *f
   bool ok = false;
   const bool spin = p.wait == Wait::spin;
   if (p.pattern == Pattern::pingpong) {
+    // The bare cache-line round trip, by the same processes on the same CPUs a moment before:
+    // on a virtual machine the host moves the virtual CPUs, and this round trip with them.
+    SpinGuard g(d, rep.failed);
+    if (!(index == 0 ? line_a(rep, kLocalLineRounds, t, g) : line_b(rep, g)))
+      return 1;
     if (index == 0)
       ok = spin ? pingpong_a<Wait::spin>(s, *tx, *rx, t) : pingpong_a<Wait::block>(s, *tx, *rx, t);
     else
@@ -502,15 +563,6 @@ double measure_memcpy_gbps(std::size_t bytes, int repeats) {
 
 bool measure_cacheline_rtt(std::uint64_t iterations, const CpuPair &cpus, Baselines &out,
                            std::string &error) {
-  // Two lines 128 bytes apart, so the adjacent-line prefetcher does not pair them either.
-  struct alignas(128) Line {
-    std::atomic<std::uint64_t> v{0};
-  };
-  struct Lines {
-    Line ping;
-    Line pong;
-  };
-  Shared<Lines> lines;
   Shared<Report> rep;
   harness::Barrier bar(2);
   const Deadline d = Clock::now() + std::chrono::seconds(30);
@@ -520,51 +572,29 @@ bool measure_cacheline_rtt(std::uint64_t iterations, const CpuPair &cpus, Baseli
     std::vector<std::int64_t> t(index == 0 ? iterations + 1 : 0);
     if (!bar.arrive_and_wait(d))
       return rep->fail(index, "the other side never arrived"), 1;
-    if (index == 1) {
-      std::uint64_t last = 0;
-      for (;;) {
-        std::uint64_t v;
-        // SYNC POINT READ: ping sequence (B side). Only the value matters, no payload follows.
-        while ((v = lines->ping.v.load(std::memory_order_acquire)) == last)
-          if (!g.keep_going())
-            return rep->fail(1, "no ping"), 1;
-        if (v == kMarker)
-          return 0;
-        // SYNC POINT WRITE: pong sequence. The echo A waits for.
-        lines->pong.v.store(v, std::memory_order_release);
-        last = v;
-      }
-    }
-    std::uint64_t seq = 0;
-    auto round = [&]() -> bool {
-      // SYNC POINT WRITE: ping sequence. B spins on it.
-      lines->ping.v.store(++seq, std::memory_order_release);
-      // SYNC POINT READ: pong sequence. Without acquire A could time a stale echo.
-      while (lines->pong.v.load(std::memory_order_acquire) != seq)
-        if (!g.keep_going())
-          return rep->fail(0, "no pong");
-      return true;
-    };
-    for (std::uint64_t w = warm_count(iterations, 100000); w > 0; --w)
-      if (!round())
-        return 1;
-    t[0] = now_ns();
-    for (std::uint64_t i = 1; i <= iterations; ++i) {
-      if (!round())
-        return 1;
-      t[i] = now_ns();
-    }
-    lines->ping.v.store(kMarker, std::memory_order_release);
-    percentiles(t, iterations, rep->p50, rep->p99);
-    return 0;
+    return (index == 0 ? line_a(*rep, iterations, t, g) : line_b(*rep, g)) ? 0 : 1;
   };
   error = fork_pair(
       side, [] {}, *rep, d);
   if (!error.empty())
     return false;
-  out.cacheline_rtt_ns = rep->p50;
-  out.cacheline_rtt_p99_ns = rep->p99;
+  out.cacheline_rtt_ns = rep->line_p50;
+  out.cacheline_rtt_p99_ns = rep->line_p99;
   return true;
+}
+
+double clock_read_ns() {
+  std::vector<double> per_read;
+  for (int batch = 0; batch < 31; ++batch) {
+    const std::int64_t t0 = now_ns();
+    std::int64_t sink = 0;
+    for (int i = 0; i < 256; ++i)
+      sink += now_ns();
+    asm volatile("" : : "r"(sink));
+    per_read.push_back(static_cast<double>(now_ns() - t0) / 257.0);
+  }
+  std::sort(per_read.begin(), per_read.end());
+  return per_read[per_read.size() / 2];
 }
 
 Measurement run_point(const Point &p, const Budget &b, const CpuPair &cpus) {
@@ -617,6 +647,7 @@ Measurement run_point(const Point &p, const Budget &b, const CpuPair &cpus) {
   m.count = rep->count;
   m.rtt_ns_p50 = rep->p50;
   m.rtt_ns_p99 = rep->p99;
+  m.line_ns_p50 = rep->line_p50;
   m.msgs_per_s = rep->msgs_per_s;
   m.gbps = rep->gbps;
   return m;
