@@ -29,9 +29,9 @@ MEMCHECK_SUBSET=(
 
 # Helgrind: thread-based runs of the shared-memory rings, "binary|gtest filter|why", run from a
 # build with -DIPCV_VALGRIND=ON (the annotations compiled in) in HELGRIND_BUILD.
-# HOOK(shm-threads): empty until impl/shm/ (1) shares one mapping between the endpoints of a
-# region within a process and (2) annotates its SYNC POINTs under IPCV_VALGRIND; before that
-# Helgrind would pass blind (README.md, "Known blind spot" and "Helgrind and lock-free code").
+# HOOK(shm-threads): empty until impl/shm/ annotates its SYNC POINTs under IPCV_VALGRIND;
+# before that Helgrind reports every lock-free handover (README.md, "Helgrind and lock-free
+# code").
 # Then:  "impl_tests|ShmThreads.*|the shm rings, queue and register on threads"
 HELGRIND_SUBSET=()
 HELGRIND_BUILD=${HELGRIND_BUILD:-build-vg}
@@ -81,7 +81,7 @@ if [ ${#HELGRIND_SUBSET[@]} -gt 0 ]; then
     fail "helgrind build"
   fi
 else
-  ipcv_log "skip helgrind over the shm rings: HOOK(shm-threads) is empty (see README.md, \"Known blind spot\")"
+  ipcv_log "skip helgrind over the shm rings: HOOK(shm-threads) is empty until impl/shm/ carries the annotations (README.md)"
 fi
 
 ipcv_summary
