@@ -44,10 +44,13 @@ bool receiver_crashed(const Workload &w, const RunResult &r) {
 
 } // namespace
 
+bool always_claimed(const std::string &spec) { return spec == kRun || spec == kIsolation; }
+
 std::vector<std::string> judgeable_specs() {
   std::vector<std::string> out{kRun};
   for (const auto &s : spec::catalog()) out.emplace_back(s.name);
   out.emplace_back(kCrashSafety);
+  out.emplace_back(kIsolation);
   return out;
 }
 
@@ -57,9 +60,12 @@ std::vector<SpecOutcome> judge(const ChannelEntry &e, const Workload &w, const R
   const spec::History &h = r.history;
   spec::Params params;
   for (const auto &name : specs) {
-    const bool claimed = name == kRun || e.claims.promises(name);
+    const bool claimed = always_claimed(name) || e.claims.promises(name);
     SpecOutcome o{name, SpecOutcome::pass, claimed, "", ""};
-    if (name == kRun) {
+    if (name == kIsolation) {
+      o.kind = SpecOutcome::skipped;
+      o.explanation = "judged once per channel by the isolation probes";
+    } else if (name == kRun) {
       auto errors = events_where(h, [](const spec::Event &ev) { return ev.res == Res::error; });
       if (!r.run_error.empty()) {
         o.kind = SpecOutcome::fail;

@@ -26,8 +26,15 @@ struct SpecOutcome {
 /// Names the engine judges beyond the catalog.
 inline constexpr const char *kCrashSafety = "crash-safety";
 inline constexpr const char *kRun = "run";
+/// Judged once per channel by its probes (harness/isolation.hpp), not per case. Like `run`,
+/// every channel owes it: isolation is what the operating system promises before anything.
+inline constexpr const char *kIsolation = "isolation";
 
-/// Every spec name the engine can judge for a channel: `run`, the catalog, `crash-safety`.
+/// True for the specs every channel owes whatever it claims: `run` and `isolation`.
+bool always_claimed(const std::string &spec);
+
+/// Every spec name the engine can judge for a channel: `run`, the catalog, `crash-safety`,
+/// `isolation`.
 std::vector<std::string> judgeable_specs();
 
 /// Judges `r` for each name in `specs`.

@@ -4,6 +4,8 @@
 #include "engine.hpp"
 #include "generators.hpp"
 
+#include "harness/isolation.hpp"
+
 #include <rapidcheck/Check.h>
 #include <fmt/format.h>
 #include <iostream>
@@ -72,12 +74,38 @@ std::string replay_command(const ChannelEntry &entry, const std::string &spec, h
                      entry.faulty ? " --include-faulty" : "");
 }
 
+/// The `isolation` cell: the probes run once against fresh instances of the channel.
+SpecResult isolation_result(const ChannelEntry &entry, const Options &o) {
+  const harness::IsolationVerdict v = harness::isolation_verdict(entry);
+  SpecResult res;
+  res.channel = entry.name;
+  res.spec = harness::kIsolation;
+  res.seed = o.seed;
+  res.cases = 1;
+  std::string probes;
+  for (const auto &line : v.probes) probes += "  " + line + "\n";
+  if (v.kind == harness::IsolationVerdict::fail) {
+    res.kind = SpecResult::fail;
+    res.counterexample = Counterexample{{}, v.explanation, probes};
+    res.replay = fmt::format("ipcverify run --channel {} --spec isolation{}", entry.name,
+                             entry.faulty ? " --include-faulty" : "");
+  } else if (v.kind == harness::IsolationVerdict::skipped) {
+    res.kind = SpecResult::skipped;
+    res.cases = 0;
+    res.observed = v.explanation;
+  } else {
+    res.observed = probes;
+  }
+  return res;
+}
+
 std::vector<SpecResult> run_campaign(const ChannelEntry &entry, const Options &o) {
   const std::vector<std::string> specs = o.specs.empty() ? harness::judgeable_specs() : o.specs;
   std::map<std::string, Tally> tally;
   std::vector<std::string> targets;
   for (const auto &s : specs)
-    if (s == harness::kRun || entry.claims.promises(s)) targets.push_back(s);
+    if (s != harness::kIsolation && (harness::always_claimed(s) || entry.claims.promises(s)))
+      targets.push_back(s);
 
   gen::WorkloadSpace space;
   space.claims = entry.claims;
@@ -153,13 +181,17 @@ std::vector<SpecResult> run_campaign(const ChannelEntry &entry, const Options &o
 
   std::vector<SpecResult> results;
   for (const auto &s : specs) {
+    if (s == harness::kIsolation) {
+      results.push_back(isolation_result(entry, o));
+      continue;
+    }
     const Tally &t = tally[s];
     SpecResult res;
     res.channel = entry.name;
     res.spec = s;
     res.cases = t.judged;
     res.seed = o.seed;
-    const bool claimed = s == harness::kRun || entry.claims.promises(s);
+    const bool claimed = harness::always_claimed(s) || entry.claims.promises(s);
     if (t.cx) {
       res.kind = SpecResult::fail;
       res.counterexample = t.cx;
@@ -187,6 +219,7 @@ std::vector<SpecResult> run_campaign(const ChannelEntry &entry, const Options &o
 
 SpecResult replay(const ChannelEntry &entry, const harness::Workload &w, const std::string &spec,
                   const Options &o, int attempts) {
+  if (spec == harness::kIsolation) return isolation_result(entry, o);
   harness::RunOptions run_opts;
   run_opts.mode = o.mode;
   run_opts.budget = o.case_budget;
@@ -195,7 +228,7 @@ SpecResult replay(const ChannelEntry &entry, const harness::Workload &w, const s
   res.channel = entry.name;
   res.spec = spec;
   res.seed = o.seed;
-  const bool claimed = spec == harness::kRun || entry.claims.promises(spec);
+  const bool claimed = harness::always_claimed(spec) || entry.claims.promises(spec);
   std::string skip;
   for (int i = 0; i < attempts; ++i) {
     const auto r = harness::run_case(entry, w, run_opts);

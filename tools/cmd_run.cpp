@@ -45,6 +45,8 @@ std::string cell(const engine::SpecResult &r) {
 std::string counterexample_text(const engine::SpecResult &r) {
   if (!r.counterexample) return "";
   const auto &c = *r.counterexample;
+  if (r.spec == harness::kIsolation) // probes, not a workload
+    return fmt::format("{}\nprobes:\n{}", c.explanation, c.timeline);
   return fmt::format("workload: {}\n{}\n{}", harness::to_string(c.workload), c.explanation,
                      c.timeline);
 }
