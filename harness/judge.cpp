@@ -65,6 +65,12 @@ std::vector<SpecOutcome> judge(const ChannelEntry &e, const Workload &w, const R
     if (name == kIsolation) {
       o.kind = SpecOutcome::skipped;
       o.explanation = "judged once per channel by the isolation probes";
+    } else if (r.crashed && name != kRun && name != kCrashSafety &&
+               !e.claims.promises(kCrashSafety)) {
+      // A channel's claims hold among live participants; what a kill does to them is the
+      // crash-safety claim, measured (not failed) where the channel does not make it.
+      o.kind = SpecOutcome::skipped;
+      o.explanation = "a participant was killed and the channel does not claim crash-safety";
     } else if (name == kRun) {
       auto errors = events_where(h, [](const spec::Event &ev) { return ev.res == Res::error; });
       if (!r.run_error.empty()) {

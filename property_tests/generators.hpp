@@ -24,9 +24,7 @@ rc::Gen<harness::Workload> workload(const WorkloadSpace &space);
 
 } // namespace ipcv::gen
 
-namespace rc {
-/// Shows a workload in its one-line text form in rapidcheck's counterexamples.
-inline void showValue(const ipcv::harness::Workload &w, std::ostream &os) {
-  os << ipcv::harness::to_string(w);
-}
-} // namespace rc
+namespace ipcv::harness {
+/// Shows a workload in its one-line text form in rapidcheck's counterexamples (found by ADL).
+inline void showValue(const Workload &w, std::ostream &os) { os << to_string(w); }
+} // namespace ipcv::harness
