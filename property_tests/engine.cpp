@@ -121,7 +121,7 @@ std::vector<SpecResult> run_campaign(const ChannelEntry &entry, const Options &o
   int cases = 0;
   int broken = 0;
   std::uint64_t seed = o.seed;
-  while (cases < o.cases && !targets.empty() && budget_left(start, o.budget_s)) {
+  while (cases < o.cases && budget_left(start, o.budget_s)) {
     bool shrinking = false;
     std::optional<std::pair<harness::Workload, std::vector<SpecOutcome>>> last_failure;
     auto property = [&] {

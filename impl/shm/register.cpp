@@ -12,7 +12,7 @@ template <RegionKind K> Claims ShmRegister<K>::claims() {
   c.capacity = 1;
   c.max_senders = 1;
   c.max_receivers = Claims::kMany;
-  c.specs = {"register", "integrity"};
+  c.specs = {"register", "integrity", "crash-safety"};
   c.loss = LossPolicy::drop_oldest;
   c.notes = "latch seqlock (two copies): reads never torn nor blocked by the writer; a read "
             "does not consume; empty before the first write";

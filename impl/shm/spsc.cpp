@@ -13,7 +13,7 @@ template <RegionKind K> Claims ShmSpsc<K>::claims() {
   c.max_senders = 1;
   c.max_receivers = 1;
   c.specs = {"integrity", "no-phantom",   "no-duplication", "no-loss",
-             "fifo",      "linearizable", "bounded-wait"};
+             "fifo",      "linearizable", "bounded-wait",   "crash-safety"};
   c.notes = "byte ring in shared memory, futex wake-ups; capacity counts max-size messages "
             "(small ones fit in far larger numbers); peer death noticed within 5 ms";
   return c;
