@@ -64,7 +64,7 @@ check-fast: deps
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 600 \
 	  --output-junit $(CURDIR)/$(BUILD)/junit/ctest.xml
 
-# The whole of it, from a clean clone in about 15 minutes on 2 cores (sanitizer_runs/README.md).
+# Every configuration, then hygiene (ci/check.sh); wall times in sanitizer_runs/README.md.
 check: deps
 	@BUILD=$(BUILD) JOBS=$(JOBS) MAKE="$(MAKE)" ci/check.sh
 

@@ -7,6 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 dir=${1:-build-fuzz}
+case "$dir" in /*) ;; *) dir=$PWD/$dir ;; esac # run.sh changes directory before it runs the fuzzer
 seconds=${2:-60}
 if [ ! -f impl/shm/fuzz/run.sh ]; then
   echo "fuzz smoke: skipped: impl/shm/fuzz/run.sh does not exist yet"

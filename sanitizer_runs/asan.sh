@@ -21,10 +21,10 @@ ipcv_timed build ipcv_build_for_ctest "$B" ipcverify || { ipcv_summary; exit 1; 
 
 failed=0
 ipcv_log "self-tests: ASan must report asan_oob.cpp, UBSan ubsan_overflow.cpp"
-ipcv_timed self-test ipcv_ctest "$B" -L sanitizer_selftest || failed=1
+ipcv_timed self-test ipcv_ctest "$B" ctest-selftest -L sanitizer_selftest || failed=1
 
 ipcv_log "the whole CTest suite under ASan+UBSan"
-ipcv_timed ctest ipcv_ctest "$B" -LE sanitizer_selftest || failed=1
+ipcv_timed ctest ipcv_ctest "$B" ctest -LE sanitizer_selftest || failed=1
 
 ipcv_summary
 exit $failed

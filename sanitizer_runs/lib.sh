@@ -65,13 +65,14 @@ ipcv_build_for_ctest() {
   [ -z "$missing" ] || ipcv_build "$dir" $missing
 }
 
-# ipcv_ctest DIR [CTEST ARGS]...: the whole CTest suite of DIR, JUnit XML in DIR/junit/.
+# ipcv_ctest DIR NAME [CTEST ARGS]...: the CTest suite of DIR (or what ARGS select), JUnit XML
+# in DIR/junit/NAME.xml.
 ipcv_ctest() {
-  local dir=$1
-  shift
+  local dir=$1 name=$2
+  shift 2
   mkdir -p "$dir/junit"
   ctest --test-dir "$dir" --output-on-failure -j "$JOBS" --timeout 600 \
-    --output-junit "$(cd "$dir" && pwd)/junit/ctest.xml" "$@"
+    --output-junit "$(cd "$dir" && pwd)/junit/$name.xml" "$@"
 }
 
 # ipcv_begin CONFIG: names the configuration in every line and starts its timing file.

@@ -23,14 +23,14 @@ ipcv_timed build ipcv_build_for_ctest "$B" ipcverify || { ipcv_summary; exit 1; 
 
 failed=0
 ipcv_log "self-test: TSan must report the race in sanitizer_runs/fixtures/tsan_race.cpp"
-ipcv_timed self-test ipcv_ctest "$B" -L sanitizer_selftest || failed=1
+ipcv_timed self-test ipcv_ctest "$B" ctest-selftest -L sanitizer_selftest || failed=1
 
 ipcv_log "the whole CTest suite under TSan"
 exclude=()
 if [ ${#EXCLUDE_LABELS[@]} -gt 0 ]; then
   exclude=(-LE "$(IFS='|'; echo "${EXCLUDE_LABELS[*]}")")
 fi
-ipcv_timed ctest ipcv_ctest "$B" -LE sanitizer_selftest "${exclude[@]}" || failed=1
+ipcv_timed ctest ipcv_ctest "$B" ctest -LE sanitizer_selftest "${exclude[@]}" || failed=1
 
 # HOOK(thread-mode): `ipcverify run --mode thread` runs the reference channels on threads, so
 # TSan sees their synchronisation (it cannot in process mode). Called here once it exists.
