@@ -20,9 +20,9 @@ namespace ipcv::harness {
 struct RunOptions {
   Mode mode = Mode::process;
   /// Deadline of every blocking call, and the watchdog's limit (plus a grace period).
-  std::chrono::milliseconds budget{5000};
+  std::chrono::milliseconds budget{2500};
   /// The bounded-wait bound written into the history's meta line.
-  std::chrono::milliseconds bound{2000};
+  std::chrono::milliseconds bound{1000};
 };
 
 /// A RunResult is what one case produced.

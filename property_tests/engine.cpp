@@ -121,7 +121,12 @@ std::vector<SpecResult> run_campaign(const ChannelEntry &entry, const Options &o
   int cases = 0;
   int broken = 0;
   std::uint64_t seed = o.seed;
-  while (cases < o.cases && budget_left(start, o.budget_s)) {
+  // Unclaimed specs are measured over every case; with none, the campaign ends once every
+  // targeted claim is broken.
+  const bool measuring = std::any_of(specs.begin(), specs.end(), [&](const std::string &s) {
+    return s != harness::kIsolation && !harness::always_claimed(s) && !entry.claims.promises(s);
+  });
+  while (cases < o.cases && budget_left(start, o.budget_s) && (measuring || !targets.empty())) {
     bool shrinking = false;
     std::optional<std::pair<harness::Workload, std::vector<SpecOutcome>>> last_failure;
     auto property = [&] {

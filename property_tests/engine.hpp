@@ -22,8 +22,8 @@ struct Options {
   double budget_s = 30;             ///< wall-clock budget of the campaign (shrinking included)
   std::vector<std::string> specs;   ///< specs to judge; empty: every judgeable spec
   bool crashes = true;              ///< include crash plans (process mode)
-  std::chrono::milliseconds case_budget{5000};
-  std::chrono::milliseconds bound{2000}; ///< bounded-wait bound
+  std::chrono::milliseconds case_budget{2500};
+  std::chrono::milliseconds bound{1000}; ///< bounded-wait bound
   /// Called after each generated case: (cases done, claims broken so far).
   std::function<void(int, int)> progress;
 };

@@ -27,7 +27,8 @@ struct RunOptions {
   double budget = 120;
   std::string json, markdown, workload;
   int attempts = 20;
-  int case_budget_ms = 5000;
+  int case_budget_ms = 2500;
+  int bound_ms = 1000;
   bool include_faulty = false;
   bool no_crash = false;
 };
@@ -168,6 +169,11 @@ int run(const RunOptions &o) {
   eo.specs = o.specs;
   eo.crashes = !o.no_crash;
   eo.case_budget = std::chrono::milliseconds(o.case_budget_ms);
+  eo.bound = std::chrono::milliseconds(o.bound_ms);
+  if (o.bound_ms >= o.case_budget_ms) {
+    std::fprintf(stderr, "ipcverify run: --bound-ms must be below --case-budget-ms\n");
+    return kExitUsage;
+  }
   const std::vector<std::string> specs = o.specs.empty() ? known : o.specs;
   std::vector<std::vector<engine::SpecResult>> rows;
   const bool tty = ::isatty(2) != 0;
@@ -269,6 +275,9 @@ void add(CLI::App &app, int &status) {
   cmd->add_option("--case-budget-ms", o->case_budget_ms,
                   "Deadline of every blocking call and the watchdog of one case")
       ->check(CLI::Range(100, 600000));
+  cmd->add_option("--bound-ms", o->bound_ms,
+                  "bounded-wait: longest a call may stay blocked while it could complete")
+      ->check(CLI::Range(10, 600000));
   cmd->add_flag("--no-crash", o->no_crash, "Do not generate crash plans");
   cmd->add_flag("--include-faulty", o->include_faulty, "Include the faulty-* fixtures");
   cmd->callback([o, &status] { status = run(*o); });
