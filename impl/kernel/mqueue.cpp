@@ -1,6 +1,7 @@
 // Implementation of the `mqueue` channel (see mqueue.hpp for the control block and slices).
 #include "mqueue.hpp"
 #include "../os.hpp"
+#include "../perturb.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -148,6 +149,7 @@ Status MqueueChannel::Sender::put(std::span<const std::byte> msg, Deadline d,
     if (errno == EINTR) continue;
     if (errno == EMSGSIZE) return {Result::too_large, EMSGSIZE, "mq_timedsend"};
     if (errno != ETIMEDOUT) return Status::from_errno("mq_timedsend");
+    IPCV_PERTURB_POINT("mqueue.send.between_slices");
     if (other_side(a_.control->receivers, a_.receivers) != Result::ok) return Result::peer_gone;
     if (Clock::now() >= d) return when_late;
   }
@@ -182,6 +184,7 @@ RecvStatus MqueueChannel::Receiver::take(std::span<std::byte> buf, Deadline d,
     // Read the senders' state before the queue length: a sender closes only after its last
     // send completed, so "all closed" seen first means the length below counts every message.
     const Result senders = other_side(a_.control->senders, a_.senders);
+    IPCV_PERTURB_POINT("mqueue.recv.between_state_and_length");
     if (senders != Result::ok && queued(q_) == 0) return Status{senders};
     if (Clock::now() >= d) return Status{when_late};
   }

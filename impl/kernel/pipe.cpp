@@ -1,5 +1,6 @@
 // Implementation of the `pipe` channel (see pipe.hpp for the framing and its limits).
 #include "pipe.hpp"
+#include "../perturb.hpp"
 
 #include <cstring>
 #include <fcntl.h>
@@ -82,6 +83,7 @@ Status PipeChannel::Sender::write_frame(std::span<const std::byte> msg, Deadline
   std::memcpy(frame, &len, kHeader);
   if (!msg.empty()) std::memcpy(frame + kHeader, msg.data(), msg.size());
   const std::size_t n = kHeader + msg.size();
+  IPCV_PERTURB_POINT("pipe.send.framed");
   for (;;) {
     ssize_t r = os::write_nosigpipe(fd_.get(), frame, n);
     if (r == static_cast<ssize_t>(n)) return Result::ok;
@@ -118,6 +120,7 @@ RecvStatus PipeChannel::Receiver::read_frame(std::span<std::byte> buf, Deadline 
   }
   if (h < static_cast<ssize_t>(kHeader)) return Status{Result::error, EIO, "torn frame header"};
   if (len > max_) return Status{Result::error, EPROTO, "frame length over the maximum"};
+  IPCV_PERTURB_POINT("pipe.recv.between_header_and_payload");
   // The frame was written atomically, so its payload is already in the pipe.
   const Deadline grace = Clock::now() + std::chrono::seconds(1);
   if (len > buf.size()) {

@@ -1,5 +1,6 @@
 // Implementation of the `seqpacket` channel (see seqpacket.hpp).
 #include "seqpacket.hpp"
+#include "../perturb.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -60,6 +61,7 @@ Status SeqpacketChannel::Sender::put(std::span<const std::byte> msg, Deadline d,
   msghdr mh{};
   mh.msg_iov = iov;
   mh.msg_iovlen = msg.empty() ? 1 : 2;
+  IPCV_PERTURB_POINT("seqpacket.send.before_sendmsg");
   for (;;) {
     ssize_t r = ::sendmsg(fd_.get(), &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (r == static_cast<ssize_t>(msg.size() + 1)) return Result::ok;
@@ -90,6 +92,7 @@ RecvStatus SeqpacketChannel::Receiver::take(std::span<std::byte> buf, Deadline d
   msghdr mh{};
   mh.msg_iov = iov;
   mh.msg_iovlen = buf.empty() ? 1 : 2;
+  IPCV_PERTURB_POINT("seqpacket.recv.before_recvmsg");
   for (;;) {
     mh.msg_flags = 0;
     ssize_t r = ::recvmsg(fd_.get(), &mh, MSG_DONTWAIT | MSG_TRUNC);
