@@ -129,6 +129,12 @@ struct Breaks {
   std::string says; ///< a phrase the failing probe's line must contain
 };
 
+// Without it GoogleTest prints the struct's bytes, padding included: uninitialised memory to
+// Memcheck, which then fails every process forked after it.
+void PrintTo(const Breaks &b, std::ostream *os) {
+  *os << b.channel << " breaks " << to_string(b.probe);
+}
+
 class IsolationFixture : public Isolation, public ::testing::WithParamInterface<Breaks> {};
 
 TEST_P(IsolationFixture, FailsIsolationOnTheProbeItBreaks) {
