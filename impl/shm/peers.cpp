@@ -46,6 +46,8 @@ SideState look_at(const PeerSide &side, unsigned expected, bool check_alive) noe
     const pid_t pid = side.pid[i].load(std::memory_order_acquire);
     if (pid == 0 || !check_alive || os::process_alive(pid))
       ++st.open;
+    else if (side.closed[i].load(std::memory_order_acquire) != 0)
+      continue; // closed, then exited, between the two looks: a clean close, not a death
     else
       ++st.dead;
   }
