@@ -8,7 +8,8 @@
 // bumps `seq` + FUTEX_WAKEs only when `waiters` is non-zero. Either the notifier's fence comes
 // first in the single total order (then the waiter's re-try sees the change) or the waiter's
 // does (then the notifier sees the waiter, bumps seq, and the kernel either finds seq changed
-// and refuses to sleep or wakes the sleeper). So a notifier with no waiter pays one fence.
+// and refuses to sleep or wakes the sleeper). So a notifier with no waiter pays one fence, and
+// in a registered process not even that: fence.hpp moves it to the waiter.
 //
 // Spin: kSpin = 4 µs of polling before the first sleep. On this machine a shared cache-line
 // round trip costs ~85 ns when idle (up to 2-4 µs when its two cores are busy) and a futex
@@ -22,6 +23,7 @@
 
 #include "../channel.hpp"
 #include "../perturb.hpp"
+#include "fence.hpp"
 
 #include <atomic>
 #include <climits>
@@ -79,8 +81,10 @@ inline void notify(WaitWord &w) noexcept {
   // SYNC POINT READ: waiter announcement
   // Without this fence the load of `waiters` may pass the publishing store (store-load
   // reordering, which x86 does): the notifier reads 0 while a waiter that has announced
-  // itself reads the old state and sleeps through the change (until its slice ends).
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // itself reads the old state and sleeps through the change (until its slice ends). In a
+  // registered process it is a compiler barrier, the waiter's membarrier() doing the rest
+  // (fence.hpp).
+  notify_fence();
   if (w.waiters.load(std::memory_order_relaxed) != 0)
     wake_all(w);
 }
@@ -121,8 +125,9 @@ R block_on(WaitWord &w, Deadline d, Result again, Attempt &&attempt, Gone &&gone
     w.waiters.fetch_add(1, std::memory_order_relaxed);
     // SYNC POINT WRITE: waiter announcement
     // Without this fence the re-try below may read the state before `waiters` is visible:
-    // the notifier then skips the wake and this waiter sleeps through the change.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // the notifier then skips the wake and this waiter sleeps through the change. It also
+    // stands in for the notifiers' fences they skip (fence.hpp).
+    wait_fence();
     // SYNC POINT READ: wake sequence
     const std::uint32_t seen = w.seq.load(std::memory_order_acquire);
     IPCV_PERTURB_POINT("shm.wait.announced");
