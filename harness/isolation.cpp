@@ -1012,7 +1012,9 @@ ProbeResult copy_semantics(const ChannelEntry &e) {
                                                               : max;
         Status st;
         if (src == Source::heap || src == Source::big_heap) {
-          const std::size_t bytes = src == Source::big_heap ? std::size_t{256} << 10 : len;
+          // At least 256 KiB, so that malloc maps it and free unmaps it.
+          const std::size_t bytes =
+              src == Source::big_heap ? std::max(std::size_t{256} << 10, len) : len;
           auto *p = static_cast<std::byte *>(std::malloc(bytes));
           if (p == nullptr)
             return 6;
