@@ -22,7 +22,7 @@ template <RegionKind K> Claims ShmSpsc<K>::claims() {
 template <RegionKind K>
 Expected<typename ShmSpsc<K>::Address> ShmSpsc<K>::prepare(const Config &cfg) {
   if (cfg.max_message > kMaxMessage)
-    return Status{Result::too_large, 0, "max_message > 64 KiB"};
+    return Status{Result::too_large, 0, "max_message > 1 MiB"};
   if (cfg.senders > 1 || cfg.receivers > 1)
     return Status{Result::error, EINVAL, "shm-spsc has one sender and one receiver"};
   Address a;

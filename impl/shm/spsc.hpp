@@ -3,8 +3,8 @@
 // object, for processes that are not forked from the preparer).
 //
 // Capacity: the ring is sized so that Config::capacity messages of Config::max_message bytes
-// always fit (defaults: 64 KiB messages, a 1 MiB ring holding 14 of them, many more small
-// ones). Blocking send/recv spin 4 µs, then sleep on a futex in the region (wait.hpp): the
+// always fit (defaults: 1 MiB messages, an 8 MiB ring holding 6 of them, many more small
+// ones; the region is a sparse memfd, so pages the ring never reaches cost nothing). Blocking send/recv spin 4 µs, then sleep on a futex in the region (wait.hpp): the
 // consumer sleeps on `data`, which the producer notifies after publishing; the producer on
 // `space`, which the consumer notifies after releasing. eof: the sender closed and the ring is
 // drained; peer_gone: the other side closed or its process died (noticed within a 5 ms slice).
@@ -29,8 +29,8 @@ inline constexpr std::uint64_t kRingOffset = align_up(sizeof(SpscLayout), kCache
 /// ShmSpsc is the shared-memory single-producer single-consumer byte ring channel.
 template <RegionKind K> struct ShmSpsc {
   static constexpr std::string_view kName = K == RegionKind::memfd ? "shm-spsc" : "shm-spsc-named";
-  static constexpr std::size_t kMaxMessage = 64 * 1024;
-  static constexpr std::size_t kDefaultCapacity = 14; // max-size messages in the 1 MiB ring
+  static constexpr std::size_t kMaxMessage = 1024 * 1024;
+  static constexpr std::size_t kDefaultCapacity = 6; // max-size messages in the 8 MiB ring
   static constexpr std::size_t kMaxRing = std::size_t{1} << 30;
 
   /// The region plus the sizes it was made with (trusted: it never lives in the region).
