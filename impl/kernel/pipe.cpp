@@ -58,15 +58,11 @@ Expected<PipeChannel::Address> PipeChannel::prepare(const Config &cfg) {
 }
 
 Expected<PipeChannel::Sender> PipeChannel::connect_sender(const Address &a) {
-  int fd = os::dup_cloexec(a.write_fd);
-  if (fd < 0) return Status::from_errno("dup write end");
-  return Sender(UniqueFd(fd), a.max_message);
+  return connect_dup<Sender>(a.write_fd, a.max_message, "dup write end");
 }
 
 Expected<PipeChannel::Receiver> PipeChannel::connect_receiver(const Address &a) {
-  int fd = os::dup_cloexec(a.read_fd);
-  if (fd < 0) return Status::from_errno("dup read end");
-  return Receiver(UniqueFd(fd), a.max_message);
+  return connect_dup<Receiver>(a.read_fd, a.max_message, "dup read end");
 }
 
 void PipeChannel::detach(const Address &a) noexcept {
@@ -74,10 +70,10 @@ void PipeChannel::detach(const Address &a) noexcept {
   os::close_fd(a.write_fd);
 }
 
-Status PipeChannel::Sender::write_frame(std::span<const std::byte> msg, Deadline d,
-                                        Result when_late) noexcept {
-  if (!fd_) return {Result::error, EBADF, "sender is closed"};
-  if (msg.size() > max_) return Result::too_large;
+template <>
+Status FdSender<PipeChannel>::put(std::span<const std::byte> msg, Deadline d,
+                                  Result when_late) noexcept {
+  constexpr std::size_t kHeader = PipeChannel::kHeader;
   std::byte frame[PIPE_BUF];
   const auto len = static_cast<std::uint32_t>(msg.size());
   std::memcpy(frame, &len, kHeader);
@@ -97,17 +93,10 @@ Status PipeChannel::Sender::write_frame(std::span<const std::byte> msg, Deadline
   }
 }
 
-Status PipeChannel::Sender::send(std::span<const std::byte> msg, Deadline d) noexcept {
-  return write_frame(msg, d, Result::timeout);
-}
-
-Status PipeChannel::Sender::try_send(std::span<const std::byte> msg) noexcept {
-  return write_frame(msg, Deadline{}, Result::full);
-}
-
-RecvStatus PipeChannel::Receiver::read_frame(std::span<std::byte> buf, Deadline d,
-                                             Result when_late) noexcept {
-  if (!fd_) return Status{Result::error, EBADF, "receiver is closed"};
+template <>
+RecvStatus FdReceiver<PipeChannel>::take(std::span<std::byte> buf, Deadline d,
+                                         Result when_late) noexcept {
+  constexpr std::size_t kHeader = PipeChannel::kHeader;
   std::uint32_t len = 0;
   ssize_t h = read_exact(fd_.get(), reinterpret_cast<std::byte *>(&len), kHeader, d);
   if (h < 0) return Status::from_errno("read");
@@ -133,14 +122,6 @@ RecvStatus PipeChannel::Receiver::read_frame(std::span<std::byte> buf, Deadline 
   if (b < 0) return Status::from_errno("read");
   if (b != static_cast<ssize_t>(len)) return Status{Result::error, EIO, "torn frame payload"};
   return {Status{Result::ok}, len};
-}
-
-RecvStatus PipeChannel::Receiver::recv(std::span<std::byte> buf, Deadline d) noexcept {
-  return read_frame(buf, d, Result::timeout);
-}
-
-RecvStatus PipeChannel::Receiver::try_recv(std::span<std::byte> buf) noexcept {
-  return read_frame(buf, Deadline{}, Result::empty);
 }
 
 } // namespace ipcv

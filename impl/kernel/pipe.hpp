@@ -7,7 +7,7 @@
 // claims exactly one receiver. Both ends are O_NONBLOCK; waiting is poll(2) up to the deadline.
 #pragma once
 
-#include "unique_fd.hpp"
+#include "fd_endpoint.hpp"
 
 #include <climits>
 
@@ -27,32 +27,9 @@ struct PipeChannel {
   };
 
   /// A Sender owns its own duplicate of the write end.
-  class Sender {
-  public:
-    Sender(UniqueFd fd, std::uint32_t max) : fd_(std::move(fd)), max_(max) {}
-    Status send(std::span<const std::byte> msg, Deadline d) noexcept;
-    Status try_send(std::span<const std::byte> msg) noexcept;
-    void close() noexcept { fd_.reset(); }
-
-  private:
-    Status write_frame(std::span<const std::byte> msg, Deadline d, Result when_late) noexcept;
-    UniqueFd fd_;
-    std::uint32_t max_;
-  };
-
+  using Sender = FdSender<PipeChannel>;
   /// A Receiver owns its own duplicate of the read end.
-  class Receiver {
-  public:
-    Receiver(UniqueFd fd, std::uint32_t max) : fd_(std::move(fd)), max_(max) {}
-    RecvStatus recv(std::span<std::byte> buf, Deadline d) noexcept;
-    RecvStatus try_recv(std::span<std::byte> buf) noexcept;
-    void close() noexcept { fd_.reset(); }
-
-  private:
-    RecvStatus read_frame(std::span<std::byte> buf, Deadline d, Result when_late) noexcept;
-    UniqueFd fd_;
-    std::uint32_t max_;
-  };
+  using Receiver = FdReceiver<PipeChannel>;
 
   static Claims claims();
   static Expected<Address> prepare(const Config &cfg);
@@ -62,6 +39,15 @@ struct PipeChannel {
   static void destroy(const Address &) noexcept {}
   static std::vector<NamedObject> named_objects(const Address &) { return {}; }
 };
+
+/// Writes one frame in a single write(2).
+template <>
+Status FdSender<PipeChannel>::put(std::span<const std::byte> msg, Deadline d,
+                                  Result when_late) noexcept;
+/// Reads one frame: its length, then its payload.
+template <>
+RecvStatus FdReceiver<PipeChannel>::take(std::span<std::byte> buf, Deadline d,
+                                         Result when_late) noexcept;
 
 static_assert(Channel<PipeChannel>, "PipeChannel must satisfy the Channel contract");
 

@@ -36,15 +36,11 @@ Expected<SeqpacketChannel::Address> SeqpacketChannel::prepare(const Config &cfg)
 }
 
 Expected<SeqpacketChannel::Sender> SeqpacketChannel::connect_sender(const Address &a) {
-  int fd = os::dup_cloexec(a.send_fd);
-  if (fd < 0) return Status::from_errno("dup sending end");
-  return Sender(UniqueFd(fd), a.max_message);
+  return connect_dup<Sender>(a.send_fd, a.max_message, "dup sending end");
 }
 
 Expected<SeqpacketChannel::Receiver> SeqpacketChannel::connect_receiver(const Address &a) {
-  int fd = os::dup_cloexec(a.recv_fd);
-  if (fd < 0) return Status::from_errno("dup receiving end");
-  return Receiver(UniqueFd(fd), a.max_message);
+  return connect_dup<Receiver>(a.recv_fd, a.max_message, "dup receiving end");
 }
 
 void SeqpacketChannel::detach(const Address &a) noexcept {
@@ -52,10 +48,9 @@ void SeqpacketChannel::detach(const Address &a) noexcept {
   os::close_fd(a.recv_fd);
 }
 
-Status SeqpacketChannel::Sender::put(std::span<const std::byte> msg, Deadline d,
-                                     Result when_late) noexcept {
-  if (!fd_) return {Result::error, EBADF, "sender is closed"};
-  if (msg.size() > max_) return Result::too_large;
+template <>
+Status FdSender<SeqpacketChannel>::put(std::span<const std::byte> msg, Deadline d,
+                                       Result when_late) noexcept {
   unsigned char tag = kTag;
   iovec iov[2] = {{&tag, 1}, {const_cast<std::byte *>(msg.data()), msg.size()}};
   msghdr mh{};
@@ -76,17 +71,9 @@ Status SeqpacketChannel::Sender::put(std::span<const std::byte> msg, Deadline d,
   }
 }
 
-Status SeqpacketChannel::Sender::send(std::span<const std::byte> msg, Deadline d) noexcept {
-  return put(msg, d, Result::timeout);
-}
-
-Status SeqpacketChannel::Sender::try_send(std::span<const std::byte> msg) noexcept {
-  return put(msg, Deadline{}, Result::full);
-}
-
-RecvStatus SeqpacketChannel::Receiver::take(std::span<std::byte> buf, Deadline d,
-                                            Result when_late) noexcept {
-  if (!fd_) return Status{Result::error, EBADF, "receiver is closed"};
+template <>
+RecvStatus FdReceiver<SeqpacketChannel>::take(std::span<std::byte> buf, Deadline d,
+                                              Result when_late) noexcept {
   unsigned char tag = 0;
   iovec iov[2] = {{&tag, 1}, {buf.data(), buf.size()}};
   msghdr mh{};
@@ -110,14 +97,6 @@ RecvStatus SeqpacketChannel::Receiver::take(std::span<std::byte> buf, Deadline d
     if (ev == 0) return Status{when_late};
     if (ev < 0) return Status::from_errno("poll");
   }
-}
-
-RecvStatus SeqpacketChannel::Receiver::recv(std::span<std::byte> buf, Deadline d) noexcept {
-  return take(buf, d, Result::timeout);
-}
-
-RecvStatus SeqpacketChannel::Receiver::try_recv(std::span<std::byte> buf) noexcept {
-  return take(buf, Deadline{}, Result::empty);
 }
 
 } // namespace ipcv

@@ -6,7 +6,7 @@
 // receive buffer is detected with MSG_TRUNC and reported as `too_large`, never cut silently.
 #pragma once
 
-#include "unique_fd.hpp"
+#include "fd_endpoint.hpp"
 
 namespace ipcv {
 
@@ -23,32 +23,9 @@ struct SeqpacketChannel {
   };
 
   /// A Sender owns its own duplicate of the sending end.
-  class Sender {
-  public:
-    Sender(UniqueFd fd, std::uint32_t max) : fd_(std::move(fd)), max_(max) {}
-    Status send(std::span<const std::byte> msg, Deadline d) noexcept;
-    Status try_send(std::span<const std::byte> msg) noexcept;
-    void close() noexcept { fd_.reset(); }
-
-  private:
-    Status put(std::span<const std::byte> msg, Deadline d, Result when_late) noexcept;
-    UniqueFd fd_;
-    std::uint32_t max_;
-  };
-
+  using Sender = FdSender<SeqpacketChannel>;
   /// A Receiver owns its own duplicate of the receiving end.
-  class Receiver {
-  public:
-    Receiver(UniqueFd fd, std::uint32_t max) : fd_(std::move(fd)), max_(max) {}
-    RecvStatus recv(std::span<std::byte> buf, Deadline d) noexcept;
-    RecvStatus try_recv(std::span<std::byte> buf) noexcept;
-    void close() noexcept { fd_.reset(); }
-
-  private:
-    RecvStatus take(std::span<std::byte> buf, Deadline d, Result when_late) noexcept;
-    UniqueFd fd_;
-    std::uint32_t max_;
-  };
+  using Receiver = FdReceiver<SeqpacketChannel>;
 
   static Claims claims();
   static Expected<Address> prepare(const Config &cfg);
@@ -58,6 +35,15 @@ struct SeqpacketChannel {
   static void destroy(const Address &) noexcept {}
   static std::vector<NamedObject> named_objects(const Address &) { return {}; }
 };
+
+/// Sends the tag and the message in one sendmsg(2).
+template <>
+Status FdSender<SeqpacketChannel>::put(std::span<const std::byte> msg, Deadline d,
+                                       Result when_late) noexcept;
+/// Receives one packet; MSG_TRUNC tells a message longer than the buffer.
+template <>
+RecvStatus FdReceiver<SeqpacketChannel>::take(std::span<std::byte> buf, Deadline d,
+                                              Result when_late) noexcept;
 
 static_assert(Channel<SeqpacketChannel>, "SeqpacketChannel must satisfy the Channel contract");
 
