@@ -2,11 +2,13 @@
 // is set up across fork, how it moves whole messages, and what it claims about itself.
 #pragma once
 
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <string>
@@ -109,6 +111,20 @@ struct Claims {
     return false;
   }
 };
+
+/// kQueueSpecs are the specs a channel that behaves as one FIFO queue promises: every message
+/// sent arrives once, intact and in order, and no call waits while it could complete.
+inline constexpr std::array<std::string_view, 7> kQueueSpecs = {
+    "integrity", "no-phantom", "no-duplication", "no-loss", "fifo", "linearizable", "bounded-wait"};
+
+/// The spec names of `base` followed by those of `more`, as Claims::specs holds them, e.g.
+/// `spec_names(kQueueSpecs, {"crash-safety"})`.
+inline std::vector<std::string> spec_names(std::span<const std::string_view> base,
+                                           std::initializer_list<std::string_view> more = {}) {
+  std::vector<std::string> out(base.begin(), base.end());
+  out.insert(out.end(), more.begin(), more.end());
+  return out;
+}
 
 /// A Config is what the parent asks of a channel instance at prepare time.
 struct Config {

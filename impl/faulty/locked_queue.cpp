@@ -75,8 +75,7 @@ template <Fault F> Claims LockedQueue<F>::claims() {
   c.capacity = kCapacity;
   c.max_senders = Claims::kMany;
   c.max_receivers = Claims::kMany;
-  c.specs = {"integrity", "no-phantom", "no-duplication", "no-loss", "fifo", "linearizable",
-             "bounded-wait"};
+  c.specs = spec_names(kQueueSpecs);
   c.notes = "deliberately broken fixture (see impl/faulty/locked_queue.hpp)";
   return c;
 }

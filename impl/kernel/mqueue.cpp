@@ -73,8 +73,7 @@ Claims MqueueChannel::claims() {
   c.capacity = kCapacity;
   c.max_senders = Claims::kMany;
   c.max_receivers = Claims::kMany;
-  c.specs = {"integrity", "no-phantom", "no-duplication", "no-loss", "fifo", "linearizable",
-             "bounded-wait", "crash-safety"};
+  c.specs = spec_names(kQueueSpecs, {"crash-safety"});
   c.notes = "one priority, so FIFO; eof/peer_gone noticed within a 10 ms slice";
   return c;
 }

@@ -39,8 +39,7 @@ Claims PipeChannel::claims() {
   c.capacity = 16; // a 64 KiB pipe holds 16 frames of the maximum size
   c.max_senders = Claims::kMany;
   c.max_receivers = 1;
-  c.specs = {"integrity", "no-phantom", "no-duplication", "no-loss", "fifo", "linearizable",
-             "bounded-wait", "crash-safety"};
+  c.specs = spec_names(kQueueSpecs, {"crash-safety"});
   c.notes = "frames of <= PIPE_BUF bytes are written atomically: many senders, one receiver";
   return c;
 }

@@ -17,8 +17,7 @@ Claims SeqpacketChannel::claims() {
   c.capacity = 10; // net.unix.max_dgram_qlen bounds the receive queue of a socketpair
   c.max_senders = Claims::kMany;
   c.max_receivers = Claims::kMany;
-  c.specs = {"integrity", "no-phantom", "no-duplication", "no-loss", "fifo", "linearizable",
-             "bounded-wait", "crash-safety"};
+  c.specs = spec_names(kQueueSpecs, {"crash-safety"});
   c.notes = "the kernel queues each packet whole: many senders, many receivers";
   return c;
 }
