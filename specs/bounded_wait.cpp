@@ -157,67 +157,58 @@ Verdict check_bounded_wait(const History &h, const Params &p) {
     send_can.emplace(std::move(room), bound);
   }
 
-  std::size_t bad = 0;
-  std::vector<std::size_t> witnesses;
-  std::string first;
-  auto fail = [&](std::string why, std::initializer_list<std::size_t> w) {
-    if (++bad > kMaxWitnessedFailures)
-      return;
-    if (first.empty())
-      first = std::move(why);
-    for (std::size_t x : w)
-      if (x != kNone)
-        witnesses.push_back(x);
-  };
+  Failures bad;
   for (std::size_t i = 0; i < h.events.size(); ++i) {
     const Event &e = h.events[i];
     if (e.pending()) {
       if (end - e.call > bound)
-        fail(fmt::format("{} was still pending {} after its call", describe(e), span(end - e.call)),
-             {i});
+        bad.add(
+            fmt::format("{} was still pending {} after its call", describe(e), span(end - e.call)),
+            {i});
       continue;
     }
     const std::int64_t took = e.ret - e.call;
     if (took <= bound)
       continue;
     if (e.op == Op::close || e.op == Op::write || e.op == Op::read) {
-      fail(fmt::format("{} took {}, and it never needs to wait", describe(e), span(took)), {i});
+      bad.add(fmt::format("{} took {}, and it never needs to wait", describe(e), span(took)), {i});
     } else if (e.op == Op::recv) {
       if (is_identified_receive(e)) {
         const MsgRecord *r = index.find(e.msg);
         if (r->send != kNone && h.events[r->send].res == Res::ok) {
           const std::int64_t from = std::max(e.call, h.events[r->send].ret);
           if (e.ret - from > bound) {
-            fail(fmt::format("{} returned {} after its message was in the channel", describe(e),
-                             span(e.ret - from)),
-                 {r->send, i});
+            bad.add(fmt::format("{} returned {} after its message was in the channel", describe(e),
+                                span(e.ret - from)),
+                    {r->send, i});
             continue;
           }
         }
       }
       if (const Stretch *s = recv_can.overlap(e.call, e.ret)) {
         if (s->why_b == kNone)
-          fail(fmt::format("{} waited {} though every sender had closed", describe(e), span(took)),
-               {s->why_a, i});
+          bad.add(
+              fmt::format("{} waited {} though every sender had closed", describe(e), span(took)),
+              {s->why_a, i});
         else
-          fail(fmt::format("{} waited {} while {} was in the channel", describe(e), span(took),
-                           to_string(h.events[s->why_a].msg)),
-               {s->why_a, i, s->why_b});
+          bad.add(fmt::format("{} waited {} while {} was in the channel", describe(e), span(took),
+                              to_string(h.events[s->why_a].msg)),
+                  {s->why_a, i, s->why_b});
       }
     } else if (e.op == Op::send && send_can) {
       if (send_can->overlap(e.call, e.ret))
-        fail(fmt::format("{} waited {} while the channel certainly had room", describe(e),
-                         span(took)),
-             {i});
+        bad.add(fmt::format("{} waited {} while the channel certainly had room", describe(e),
+                            span(took)),
+                {i});
     }
   }
-  if (bad == 0)
+  if (bad.count == 0)
     return Verdict::ok();
   return Verdict::failed(
       fmt::format("{} calls waited longer than the bound ({}) when they could have completed; "
                   "first: {}",
-                  bad, span(bound), first),
-      std::move(witnesses));
+                  bad.count, span(bound), bad.first),
+      std::move(bad.witnesses));
 }
 
 namespace {

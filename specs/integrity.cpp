@@ -13,9 +13,8 @@ namespace ipcv::spec {
 
 Verdict check_integrity(const History &h, const Params &) {
   const MsgIndex index(h);
-  std::size_t bad = 0, received = 0;
-  std::vector<std::size_t> witnesses;
-  std::string first;
+  std::size_t received = 0;
+  Failures bad;
   for (std::size_t i = 0; i < h.events.size(); ++i) {
     const Event &e = h.events[i];
     if (e.op != Op::recv || e.res != Res::ok)
@@ -31,21 +30,14 @@ Verdict check_integrity(const History &h, const Params &) {
     else if (sent && sent->len != e.len)
       why = fmt::format("{} returned {} bytes of a message sent with {}", describe(e), e.len,
                         sent->len);
-    if (why.empty())
-      continue;
-    if (++bad > kMaxWitnessedFailures)
-      continue;
-    if (first.empty())
-      first = why;
-    if (sent)
-      witnesses.push_back(r->send);
-    witnesses.push_back(i);
+    if (!why.empty())
+      bad.add(std::move(why), {sent ? r->send : kNone, i});
   }
-  if (bad == 0)
+  if (bad.count == 0)
     return Verdict::ok();
   return Verdict::failed(fmt::format("{} of {} received messages are not what was sent; first: {}",
-                                     bad, received, first),
-                         std::move(witnesses));
+                                     bad.count, received, bad.first),
+                         std::move(bad.witnesses));
 }
 
 namespace {

@@ -75,6 +75,16 @@ const MsgRecord *MsgIndex::find(MsgId id) const noexcept {
   return table_[s] == 0 ? nullptr : &records_[table_[s] - 1];
 }
 
+void Failures::add(std::string why, std::initializer_list<std::size_t> w) {
+  if (++count > kMaxWitnessedFailures)
+    return;
+  if (first.empty())
+    first = std::move(why);
+  for (std::size_t x : w)
+    if (x != kNone)
+      witnesses.push_back(x);
+}
+
 std::string to_string(MsgId id) { return fmt::format("({},{})", id.producer, id.seq); }
 
 std::string describe(const Event &e) {

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <string>
 #include <vector>
@@ -65,5 +66,17 @@ std::string describe(const Event &e);
 
 /// At most this many failures are listed as witnesses, so a timeline stays short.
 inline constexpr std::size_t kMaxWitnessedFailures = 3;
+
+/// A Failures is what a spec collects while it checks a history: how many failures it found, why
+/// the first one failed, and the events that show the first kMaxWitnessedFailures of them.
+struct Failures {
+  std::size_t count = 0;
+  std::string first;                  ///< the explanation of the first failure
+  std::vector<std::size_t> witnesses; ///< indices into History::events
+
+  /// Counts one failure explained by `why`; unless kMaxWitnessedFailures came before it, keeps
+  /// its events `w` as witnesses (kNone entries left out) and `why` if it is the first.
+  void add(std::string why, std::initializer_list<std::size_t> w);
+};
 
 } // namespace ipcv::spec

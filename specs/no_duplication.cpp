@@ -13,9 +13,7 @@ namespace ipcv::spec {
 
 Verdict check_no_duplication(const History &h, const Params &) {
   const MsgIndex index(h);
-  std::size_t bad = 0;
-  std::vector<std::size_t> witnesses;
-  std::string first;
+  Failures bad;
   for (const MsgRecord &r : index.records()) {
     if (r.sends > 1)
       return Verdict::undecided(
@@ -23,20 +21,15 @@ Verdict check_no_duplication(const History &h, const Params &) {
                       to_string(r.id), r.sends, describe(h.events[r.send])));
     if (r.recvs < 2)
       continue;
-    if (++bad > kMaxWitnessedFailures)
-      continue;
-    if (first.empty())
-      first = fmt::format("{} received {} times: {}, then {}", to_string(r.id), r.recvs,
-                          describe(h.events[r.recv]), describe(h.events[r.recv2]));
-    if (r.send != kNone)
-      witnesses.push_back(r.send);
-    witnesses.push_back(r.recv);
-    witnesses.push_back(r.recv2);
+    bad.add(fmt::format("{} received {} times: {}, then {}", to_string(r.id), r.recvs,
+                        describe(h.events[r.recv]), describe(h.events[r.recv2])),
+            {r.send, r.recv, r.recv2});
   }
-  if (bad == 0)
+  if (bad.count == 0)
     return Verdict::ok();
-  return Verdict::failed(fmt::format("{} messages received more than once; first: {}", bad, first),
-                         std::move(witnesses));
+  return Verdict::failed(
+      fmt::format("{} messages received more than once; first: {}", bad.count, bad.first),
+      std::move(bad.witnesses));
 }
 
 namespace {

@@ -14,9 +14,7 @@ namespace ipcv::spec {
 
 Verdict check_no_phantom(const History &h, const Params &) {
   const MsgIndex index(h);
-  std::size_t bad = 0;
-  std::vector<std::size_t> witnesses;
-  std::string first;
+  Failures bad;
   for (std::size_t i = 0; i < h.events.size(); ++i) {
     const Event &e = h.events[i];
     if (!is_identified_receive(e))
@@ -31,30 +29,24 @@ Verdict check_no_phantom(const History &h, const Params &) {
                         to_string(sent->res));
     else if (e.ret < sent->call)
       why = fmt::format("{} returned {} before its send was called", describe(e), to_string(e.msg));
-    if (why.empty())
-      continue;
-    if (++bad > kMaxWitnessedFailures)
-      continue;
-    if (first.empty())
-      first = why;
-    if (sent)
-      witnesses.push_back(r->send);
-    witnesses.push_back(i);
+    if (!why.empty())
+      bad.add(std::move(why), {sent ? r->send : kNone, i});
   }
   const std::size_t anon_sent = index.anon_sent_ok + index.anon_sent_pending;
   if (index.anon_received > anon_sent) {
     const std::size_t extra = index.anon_received - anon_sent;
-    if (first.empty())
-      first = fmt::format("{} empty messages received but only {} sent", index.anon_received,
-                          anon_sent);
-    bad += extra;
-    for (std::size_t k = anon_sent; k < index.anon_receives.size() && witnesses.size() < 6; ++k)
-      witnesses.push_back(index.anon_receives[k]);
+    if (bad.first.empty())
+      bad.first = fmt::format("{} empty messages received but only {} sent", index.anon_received,
+                              anon_sent);
+    bad.count += extra;
+    for (std::size_t k = anon_sent; k < index.anon_receives.size() && bad.witnesses.size() < 6; ++k)
+      bad.witnesses.push_back(index.anon_receives[k]);
   }
-  if (bad == 0)
+  if (bad.count == 0)
     return Verdict::ok();
-  return Verdict::failed(fmt::format("{} received messages were never sent; first: {}", bad, first),
-                         std::move(witnesses));
+  return Verdict::failed(
+      fmt::format("{} received messages were never sent; first: {}", bad.count, bad.first),
+      std::move(bad.witnesses));
 }
 
 namespace {

@@ -66,18 +66,7 @@ Verdict check_register(const History &h, const Params &) {
       return Verdict::undecided(
           fmt::format("value {} is written twice", to_string(order[k].first)));
 
-  std::size_t bad = 0;
-  std::vector<std::size_t> witnesses;
-  std::string first;
-  auto fail = [&](std::string why, std::initializer_list<std::size_t> w) {
-    if (++bad > kMaxWitnessedFailures)
-      return;
-    if (first.empty())
-      first = std::move(why);
-    for (std::size_t x : w)
-      if (x != kNone)
-        witnesses.push_back(x);
-  };
+  Failures bad;
   auto write_of = [&](std::size_t k) { return k == 0 ? kNone : writes[k - 1]; };
 
   // The reads that returned a known value; rank: its position in the write order (0: initial).
@@ -91,7 +80,7 @@ Verdict check_register(const History &h, const Params &) {
   for (const std::size_t i : reads) {
     const Event &r = at(i);
     if (!r.intact) {
-      fail(fmt::format("{} is torn", describe(r)), {i});
+      bad.add(fmt::format("{} is torn", describe(r)), {i});
       continue;
     }
     std::size_t rank = 0;
@@ -99,17 +88,18 @@ Verdict check_register(const History &h, const Params &) {
       auto it = std::lower_bound(order.begin(), order.end(), std::pair{r.msg, std::size_t{0}});
       if (it == order.end() || it->first != r.msg || it->second == 0) {
         const bool failed_write = it != order.end() && it->first == r.msg;
-        fail(fmt::format("{} returned {}, which was never written{}", describe(r), to_string(r.msg),
-                         failed_write ? " (its write failed)" : ""),
-             {i});
+        bad.add(fmt::format("{} returned {}, which was never written{}", describe(r),
+                            to_string(r.msg), failed_write ? " (its write failed)" : ""),
+                {i});
         continue;
       }
       rank = it->second;
     }
     known.push_back({r.pid, r.call, r.ret, rank, i});
     if (rank != 0 && r.ret < at(write_of(rank)).call) {
-      fail(fmt::format("{} returned {} before its write was called", describe(r), to_string(r.msg)),
-           {i, write_of(rank)});
+      bad.add(
+          fmt::format("{} returned {} before its write was called", describe(r), to_string(r.msg)),
+          {i, write_of(rank)});
       continue;
     }
     const auto done = static_cast<std::size_t>( // writes completed before the read was called
@@ -117,10 +107,10 @@ Verdict check_register(const History &h, const Params &) {
                              [&](std::int64_t t) { return t < r.call; }) -
         write_ret.begin());
     if (rank < done)
-      fail(fmt::format("{} returned {}, but {} had completed before the read was called",
-                       describe(r), r.has_msg ? to_string(r.msg) : "the initial value",
-                       describe(at(writes[done - 1]))),
-           {write_of(rank), writes[done - 1], i});
+      bad.add(fmt::format("{} returned {}, but {} had completed before the read was called",
+                          describe(r), r.has_msg ? to_string(r.msg) : "the initial value",
+                          describe(at(writes[done - 1]))),
+              {write_of(rank), writes[done - 1], i});
   }
 
   // Reads never go back in time: per reader (program order), then across readers (real time).
@@ -133,9 +123,9 @@ Verdict check_register(const History &h, const Params &) {
     if (a.pid != b.pid || b.rank >= a.rank)
       continue;
     went_back = true;
-    fail(fmt::format("pid {} read {} and then the older {}", a.pid, value(at(a.event)),
-                     describe(at(b.event))),
-         {write_of(b.rank), write_of(a.rank), a.event, b.event});
+    bad.add(fmt::format("pid {} read {} and then the older {}", a.pid, value(at(a.event)),
+                        describe(at(b.event))),
+            {write_of(b.rank), write_of(a.rank), a.event, b.event});
   }
   if (!went_back) {
     std::vector<Read> by_ret = known;
@@ -150,16 +140,17 @@ Verdict check_register(const History &h, const Params &) {
         if (!newest || by_ret[done].rank > newest->rank)
           newest = &by_ret[done];
       if (newest && b.rank < newest->rank)
-        fail(fmt::format("{} returned {} after {} had returned the newer {}", describe(at(b.event)),
-                         value(at(b.event)), describe(at(newest->event)), value(at(newest->event))),
-             {write_of(b.rank), write_of(newest->rank), newest->event, b.event});
+        bad.add(fmt::format("{} returned {} after {} had returned the newer {}",
+                            describe(at(b.event)), value(at(b.event)), describe(at(newest->event)),
+                            value(at(newest->event))),
+                {write_of(b.rank), write_of(newest->rank), newest->event, b.event});
     }
   }
-  if (bad == 0)
+  if (bad.count == 0)
     return Verdict::ok();
-  return Verdict::failed(
-      fmt::format("{} reads are not those of a latest-value register; first: {}", bad, first),
-      std::move(witnesses));
+  return Verdict::failed(fmt::format("{} reads are not those of a latest-value register; first: {}",
+                                     bad.count, bad.first),
+                         std::move(bad.witnesses));
 }
 
 namespace {
