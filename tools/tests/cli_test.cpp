@@ -45,37 +45,40 @@ TEST(Cli, HelpNamesEverySubcommand) {
   for (const char *s : {"list", "run", "verify", "check"}) EXPECT_NE(o.out.find(s), std::string::npos) << s;
 }
 
-TEST(Cli, UnknownSubcommandIsAOneLineUsageError) {
-  const Outcome o = run("frobnicate");
+/// A UsageError is a command line the CLI must refuse with exit status 2 and one line of output.
+struct UsageError {
+  const char *name;     ///< the case's name in the test report
+  const char *args;     ///< the command line after `ipcverify`
+  const char *mentions; ///< text the line must contain, or nullptr
+};
+
+// GoogleTest would otherwise print the parameter as a byte dump.
+void PrintTo(const UsageError &u, std::ostream *os) { *os << u.args; }
+
+constexpr UsageError kUsageErrors[] = {
+    {"UnknownSubcommand", "frobnicate", "frobnicate"},
+    {"UnknownFlag", "list --frobnicate", nullptr},
+    {"UnknownChannel", "run --channel nope --cases 1", "unknown channel 'nope'"},
+    {"UnknownSpec", "run --channel pipe --spec nope --cases 1", nullptr},
+    {"BadWorkload", "run --channel pipe --spec fifo --workload 's=1,r=1,zz=3'", nullptr},
+};
+
+class CliUsageError : public ::testing::TestWithParam<UsageError> {};
+
+TEST_P(CliUsageError, IsOneLineWithStatusTwo) {
+  const UsageError &u = GetParam();
+  const Outcome o = run(u.args);
   EXPECT_EQ(o.status, 2);
   EXPECT_EQ(lines(o.out), 1u) << o.out;
-  EXPECT_NE(o.out.find("frobnicate"), std::string::npos);
+  if (u.mentions != nullptr) {
+    EXPECT_NE(o.out.find(u.mentions), std::string::npos) << o.out;
+  }
 }
 
-TEST(Cli, UnknownFlagIsAOneLineUsageError) {
-  const Outcome o = run("list --frobnicate");
-  EXPECT_EQ(o.status, 2);
-  EXPECT_EQ(lines(o.out), 1u) << o.out;
-}
-
-TEST(Cli, UnknownChannelIsAOneLineUsageError) {
-  const Outcome o = run("run --channel nope --cases 1");
-  EXPECT_EQ(o.status, 2);
-  EXPECT_EQ(lines(o.out), 1u) << o.out;
-  EXPECT_NE(o.out.find("unknown channel 'nope'"), std::string::npos);
-}
-
-TEST(Cli, UnknownSpecIsAOneLineUsageError) {
-  const Outcome o = run("run --channel pipe --spec nope --cases 1");
-  EXPECT_EQ(o.status, 2);
-  EXPECT_EQ(lines(o.out), 1u) << o.out;
-}
-
-TEST(Cli, BadWorkloadIsAOneLineUsageError) {
-  const Outcome o = run("run --channel pipe --spec fifo --workload 's=1,r=1,zz=3'");
-  EXPECT_EQ(o.status, 2);
-  EXPECT_EQ(lines(o.out), 1u) << o.out;
-}
+INSTANTIATE_TEST_SUITE_P(Cli, CliUsageError, ::testing::ValuesIn(kUsageErrors),
+                         [](const ::testing::TestParamInfo<UsageError> &i) {
+                           return std::string(i.param.name);
+                         });
 
 TEST(Cli, ListShowsTheKernelChannelsAndHidesFixtures) {
   const Outcome o = run("list");
