@@ -14,12 +14,28 @@
 #include "impl/registry.hpp"
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace ipcv::harness {
+
+/// An EnumName pairs one enumerator with its name in reports.
+template <class E> struct EnumName {
+  E value;
+  std::string_view name;
+};
+
+/// The name `table` gives `v`, or "?" when it gives none.
+template <class E, std::size_t N>
+constexpr std::string_view name_in(const std::array<EnumName<E>, N> &table, E v) noexcept {
+  for (const EnumName<E> &n : table)
+    if (n.value == v)
+      return n.name;
+  return "?";
+}
 
 /// A Probe is one isolation experiment.
 enum class Probe : std::uint8_t {
@@ -35,9 +51,18 @@ inline constexpr std::array<Probe, 5> kProbes = {Probe::owner_only, Probe::no_sq
                                                  Probe::no_crosstalk, Probe::copy_semantics,
                                                  Probe::nothing_else_shared};
 
+/// The name of each probe in reports.
+inline constexpr std::array<EnumName<Probe>, 5> kProbeNames = {{
+    {Probe::owner_only, "owner-only"},
+    {Probe::no_squat, "no-squat"},
+    {Probe::no_crosstalk, "no-cross-talk"},
+    {Probe::copy_semantics, "copy-semantics"},
+    {Probe::nothing_else_shared, "nothing-else-shared"},
+}};
+
 /// The name of a probe in reports: "owner-only", "no-squat", "no-cross-talk",
 /// "copy-semantics", "nothing-else-shared".
-std::string_view to_string(Probe p) noexcept;
+constexpr std::string_view to_string(Probe p) noexcept { return name_in(kProbeNames, p); }
 
 /// A ProbeResult is the outcome of one probe on one channel.
 struct ProbeResult {
@@ -50,8 +75,18 @@ struct ProbeResult {
   std::string line() const;
 };
 
+/// The name of each ProbeResult::Kind in reports.
+inline constexpr std::array<EnumName<ProbeResult::Kind>, 4> kProbeResultNames = {{
+    {ProbeResult::pass, "pass"},
+    {ProbeResult::fail, "fail"},
+    {ProbeResult::not_applicable, "not applicable"},
+    {ProbeResult::skipped, "skipped"},
+}};
+
 /// "pass", "fail", "not applicable", "skipped".
-std::string_view to_string(ProbeResult::Kind k) noexcept;
+constexpr std::string_view to_string(ProbeResult::Kind k) noexcept {
+  return name_in(kProbeResultNames, k);
+}
 
 /// An IsolationReport is every probe's result on one channel.
 struct IsolationReport {
@@ -77,8 +112,17 @@ struct IsolationVerdict {
   std::vector<std::string> probes; ///< ProbeResult::line() of every probe, in kProbes order
 };
 
+/// The name of each IsolationVerdict::Kind in reports.
+inline constexpr std::array<EnumName<IsolationVerdict::Kind>, 3> kIsolationVerdictNames = {{
+    {IsolationVerdict::pass, "pass"},
+    {IsolationVerdict::fail, "fail"},
+    {IsolationVerdict::skipped, "skipped"},
+}};
+
 /// "pass", "fail", "skipped".
-std::string_view to_string(IsolationVerdict::Kind k) noexcept;
+constexpr std::string_view to_string(IsolationVerdict::Kind k) noexcept {
+  return name_in(kIsolationVerdictNames, k);
+}
 
 /// The verdict a report amounts to.
 IsolationVerdict summarize(const IsolationReport &r);

@@ -1,0 +1,185 @@
+// The tools the isolation probes share (isolation_internal.hpp): errno names, the probe config,
+// the inventory of what this process holds, and dropping a child to an unprivileged identity.
+#include "isolation_internal.hpp"
+
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <dirent.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace ipcv::harness::isolation_detail {
+namespace {
+
+/// The effective capabilities of this process, from /proc/self/status ("" if unreadable).
+std::string cap_eff() {
+  FILE *f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr)
+    return "";
+  char line[256];
+  std::string out;
+  while (std::fgets(line, sizeof line, f) != nullptr)
+    if (std::strncmp(line, "CapEff:", 7) == 0) {
+      out = line + 7;
+      out.erase(std::remove_if(out.begin(), out.end(), ::isspace), out.end());
+    }
+  std::fclose(f);
+  return out;
+}
+
+} // namespace
+
+std::string errname(int e) {
+  const char *n = ::strerrorname_np(e);
+  return n != nullptr ? n : std::to_string(e);
+}
+
+Config probe_config() {
+  Config c;
+  c.capacity = 4;
+  c.senders = 1;
+  c.receivers = 1;
+  return c;
+}
+
+std::string exits_text(const std::vector<ChildExit> &exits, const char *const *roles) {
+  std::string out;
+  for (std::size_t i = 0; i < exits.size(); ++i)
+    if (!exits[i].clean())
+      out += fmt::format("{}{} {}", out.empty() ? "" : "; ", roles[i], exits[i].describe());
+  return out;
+}
+
+ProbeResult conclude(Probe p, bool bad, std::string text, const std::string &exits,
+                     const std::string &left) {
+  for (const std::string *more : {&exits, &left})
+    if (!more->empty()) {
+      text += "; " + *more;
+      bad = true;
+    }
+  return result(p, bad ? ProbeResult::fail : ProbeResult::pass, std::move(text));
+}
+
+std::map<int, std::string> open_fds() {
+  std::map<int, std::string> out;
+  DIR *d = ::opendir("/proc/self/fd");
+  if (d == nullptr)
+    return out;
+  const int self = ::dirfd(d);
+  while (dirent *e = ::readdir(d)) {
+    if (e->d_name[0] == '.')
+      continue;
+    const int fd = std::atoi(e->d_name);
+    if (fd == self)
+      continue;
+    char target[256] = {};
+    const std::string path = std::string("/proc/self/fd/") + e->d_name;
+    const ssize_t n = ::readlink(path.c_str(), target, sizeof target - 1);
+    if (n > 0)
+      out[fd] = std::string(target, static_cast<std::size_t>(n));
+  }
+  ::closedir(d);
+  return out;
+}
+
+std::vector<SharedMap> shared_maps() {
+  std::vector<SharedMap> out;
+  std::set<std::string> seen;
+  FILE *f = std::fopen("/proc/self/maps", "r");
+  if (f == nullptr)
+    return out;
+  char line[1024];
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    char perms[8] = {}, dev[32] = {};
+    unsigned long inode = 0;
+    int path_at = 0;
+    if (std::sscanf(line, "%*x-%*x %7s %*x %31s %lu %n", perms, dev, &inode, &path_at) < 3)
+      continue;
+    if (perms[3] != 's')
+      continue;
+    std::string path = path_at > 0 ? line + path_at : "";
+    while (!path.empty() && (path.back() == '\n' || path.back() == ' '))
+      path.pop_back();
+    SharedMap m{fmt::format("{} {}", dev, inode), path, perms[1] == 'w'};
+    if (seen.insert(m.key).second)
+      out.push_back(std::move(m));
+  }
+  std::fclose(f);
+  return out;
+}
+
+std::set<std::string> keys_of(const std::vector<SharedMap> &v) {
+  std::set<std::string> s;
+  for (const auto &m : v)
+    s.insert(m.key);
+  return s;
+}
+
+std::string anonymous_kinds(const std::map<int, std::string> &fds_before,
+                            const std::map<int, std::string> &fds_after,
+                            const std::set<std::string> &maps_before) {
+  std::set<std::string> kinds;
+  for (const auto &[fd, target] : fds_after) {
+    if (fds_before.count(fd) && fds_before.at(fd) == target)
+      continue;
+    if (target.rfind("pipe:", 0) == 0) {
+      kinds.insert("pipe");
+    } else if (target.rfind("socket:", 0) == 0) {
+      sockaddr_un sa{};
+      socklen_t len = sizeof sa;
+      const bool unnamed = ::getsockname(fd, reinterpret_cast<sockaddr *>(&sa), &len) == 0 &&
+                           sa.sun_family == AF_UNIX && len <= sizeof(sa_family_t);
+      kinds.insert(unnamed ? "socketpair" : "socket");
+    } else if (target.rfind("/memfd:", 0) == 0) {
+      kinds.insert("memfd");
+    } else {
+      kinds.insert(target);
+    }
+  }
+  for (const auto &m : shared_maps())
+    if (!maps_before.count(m.key) && m.path.rfind("/memfd:", 0) != 0)
+      kinds.insert("anonymous shared mapping");
+  if (kinds.empty())
+    return "nothing the process holds";
+  std::string out;
+  for (const auto &k : kinds)
+    out += (out.empty() ? "" : ", ") + k;
+  return out;
+}
+
+Identity nobody() {
+  Identity id;
+  if (const passwd *pw = ::getpwnam("nobody")) {
+    id.uid = pw->pw_uid;
+    id.gid = pw->pw_gid;
+  }
+  return id;
+}
+
+std::string drop_to(const Identity &id) {
+  if (::setgroups(0, nullptr) != 0)
+    return "setgroups(0): " + errname(errno);
+  if (::setgid(id.gid) != 0)
+    return "setgid: " + errname(errno);
+  if (::setuid(id.uid) != 0)
+    return "setuid: " + errname(errno);
+  uid_t r = 0, e = 0, s = 0;
+  gid_t rg = 0, eg = 0, sg = 0;
+  if (::getresuid(&r, &e, &s) != 0 || r != id.uid || e != id.uid || s != id.uid)
+    return "uids after setuid are not all the target";
+  if (::getresgid(&rg, &eg, &sg) != 0 || rg != id.gid || eg != id.gid || sg != id.gid)
+    return "gids after setgid are not all the target";
+  if (::getgroups(0, nullptr) != 0)
+    return "supplementary groups remain";
+  if (cap_eff() != "0000000000000000")
+    return "capabilities remain: CapEff " + cap_eff();
+  if (::setuid(0) == 0)
+    return "uid 0 could be regained";
+  return "";
+}
+
+} // namespace ipcv::harness::isolation_detail
