@@ -1,6 +1,7 @@
 // Implementation of the recording arena (arena.hpp).
 #include "arena.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <new>
 #include <stdexcept>
@@ -96,6 +97,22 @@ void Arena::cancel(std::uint32_t actor, Slot slot) noexcept {
   Log *l = log(actor);
   if (slot >= 0 && static_cast<std::uint32_t>(slot) + 1 == l->count.load(std::memory_order_relaxed))
     l->count.store(static_cast<std::uint32_t>(slot), std::memory_order_release);
+}
+
+std::optional<Arena::LastCall> Arena::last_call(std::uint32_t actor) const noexcept {
+  const Log *l = log(actor);
+  // SYNC POINT READ: arena record (pairs with the release in begin)
+  const std::uint32_t n = std::min(l->count.load(std::memory_order_acquire), capacity_);
+  if (n == 0) return std::nullopt;
+  const Record &r = l->records[n - 1];
+  LastCall c{static_cast<spec::Op>(r.op), true, spec::Res::pending, r.call, 0};
+  // SYNC POINT READ: arena completion (pairs with the release in end)
+  if (r.done.load(std::memory_order_acquire) != 0) {
+    c.pending = false;
+    c.res = static_cast<spec::Res>(r.res);
+    c.ret = r.ret;
+  }
+  return c;
 }
 
 bool Arena::overflowed() const noexcept {

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace ipcv::harness {
@@ -34,6 +35,18 @@ public:
   /// Forgets the call in `slot`, which must be the actor's last one (a poll that found nothing
   /// and is not worth keeping). The log then is as if the call was never made.
   void cancel(std::uint32_t actor, Slot slot) noexcept;
+
+  /// LastCall is the newest call an actor recorded, as seen while the actors still run.
+  struct LastCall {
+    spec::Op op;
+    bool pending;       ///< not returned yet
+    spec::Res res;      ///< when returned
+    std::int64_t call;  ///< ns, the clock of now_ns()
+    std::int64_t ret;   ///< ns, when returned
+  };
+  /// The newest call of `actor`, or nothing when it recorded none. Safe to call from another
+  /// process while the actor runs (a watchdog's view; the history is read after the run).
+  std::optional<LastCall> last_call(std::uint32_t actor) const noexcept;
 
   /// True when some actor's log overflowed; `overflow_text` says which.
   bool overflowed() const noexcept;

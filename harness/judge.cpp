@@ -115,9 +115,19 @@ std::vector<SpecOutcome> judge(const ChannelEntry &e, const Workload &w, const R
         o.explanation = r.is_register ? "a register has no queue operations"
                                       : "no register operations in a queue history";
       } else if (name == "bounded-wait" && r.hung) {
-        o.kind = SpecOutcome::fail;
-        o.explanation = "the case hung: calls were still blocked when the watchdog killed them";
-        o.timeline = spec::render_timeline(h, pending_events(h, r.crashed));
+        // Stopped early, the spec itself judges the history up to the stop (meta end_ns) and
+        // shows its witness; it must fail, else the watchdog's verdict stands.
+        if (!r.hang_note.empty())
+          o = from_verdict(name, claimed, s->check(h, params), h);
+        if (o.kind == SpecOutcome::fail) {
+          o.explanation = r.hang_note + ": " + o.explanation;
+        } else {
+          o.kind = SpecOutcome::fail;
+          o.explanation = r.hang_note.empty()
+                              ? "the case hung: calls were still blocked when the watchdog killed them"
+                              : r.hang_note;
+          o.timeline = spec::render_timeline(h, pending_events(h, r.crashed));
+        }
       } else if (r.hung) {
         o.kind = SpecOutcome::skipped;
         o.explanation = "the case hung (judged by bounded-wait)";

@@ -38,7 +38,8 @@ pid_t spawn(const std::function<int()> &body) {
   ::_exit(code);
 }
 
-std::vector<ChildExit> reap(const std::vector<pid_t> &pids, Deadline d) {
+std::vector<ChildExit> reap(const std::vector<pid_t> &pids, Deadline d,
+                            const std::function<bool()> &give_up) {
   std::vector<ChildExit> out(pids.size());
   std::size_t left = 0;
   for (std::size_t i = 0; i < pids.size(); ++i) {
@@ -69,7 +70,7 @@ std::vector<ChildExit> reap(const std::vector<pid_t> &pids, Deadline d) {
       }
     }
     if (left == 0) break;
-    if (Clock::now() >= d) {
+    if (Clock::now() >= d || (give_up && give_up())) {
       for (std::size_t i = 0; i < pids.size(); ++i) {
         if (done[i] || pids[i] <= 0) continue;
         ::kill(pids[i], SIGKILL);

@@ -26,9 +26,11 @@ struct ChildExit {
 /// exit 125). The child never returns into the caller's code. Returns the pid, or -1 with errno.
 pid_t spawn(const std::function<int()> &body);
 
-/// Waits for every pid until `d`; the ones still running are SIGKILLed and reaped. No zombie
-/// is left behind. Results are in the order of `pids`.
-std::vector<ChildExit> reap(const std::vector<pid_t> &pids, Deadline d);
+/// Waits for every pid until `d`, or until `give_up` (asked between polls, when given) says
+/// waiting longer is pointless; the ones still running then are SIGKILLed, reaped and marked
+/// timed_out. No zombie is left behind. Results are in the order of `pids`.
+std::vector<ChildExit> reap(const std::vector<pid_t> &pids, Deadline d,
+                            const std::function<bool()> &give_up = {});
 
 /// A Barrier in a shared anonymous mapping: `n` processes or threads call arrive_and_wait();
 /// all leave together. Made before fork. Waits on a shared futex, never sleeps a fixed time.

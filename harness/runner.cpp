@@ -173,6 +173,33 @@ std::uint32_t arena_capacity(const Workload &w, bool reg) {
 
 } // namespace
 
+std::optional<std::string> stuck_receiver(const Workload &w, const Arena &arena, bool reg,
+                                          std::chrono::milliseconds bound) {
+  // Only blocking queue receivers can be stuck this way: a register has no close, and a try_
+  // receiver never blocks.
+  if (reg || w.try_ops) return std::nullopt;
+  std::int64_t all_closed = 0;
+  for (std::uint32_t s = 0; s < w.senders; ++s) {
+    const auto c = arena.last_call(s);
+    if (!c || c->op != Op::close || c->pending || c->res != Res::ok) return std::nullopt;
+    all_closed = std::max(all_closed, c->ret);
+  }
+  const std::int64_t now = Arena::now_ns();
+  // Just over the bound: the call then fails bounded-wait whatever happens next.
+  const std::int64_t limit = std::chrono::nanoseconds(bound + std::chrono::milliseconds(10)).count();
+  for (std::uint32_t i = w.senders; i < w.actors(); ++i) {
+    if (w.crash_actor && *w.crash_actor == i) continue; // its last call may be pending for good
+    const auto c = arena.last_call(i);
+    if (!c || c->op != Op::recv || !c->pending) continue;
+    const std::int64_t since = std::max(c->call, all_closed);
+    if (now - since > limit)
+      return fmt::format("{} was still blocked in recv {:.2f} s after every sender had closed, "
+                         "when eof or a message was due; the case was stopped there",
+                         actor_name(w, i), static_cast<double>(now - since) / 1e9);
+  }
+  return std::nullopt;
+}
+
 std::string actor_name(const Workload &w, std::uint32_t actor) {
   return actor < w.senders ? fmt::format("sender {}", actor + 1)
                            : fmt::format("receiver {}", actor - w.senders + 1);
@@ -257,11 +284,21 @@ RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOption
     }));
   }
   inst.detach();
-  out.exits = reap(pids, deadline + kGrace);
+  std::int64_t stopped_ns = 0;
+  out.exits = reap(pids, deadline + kGrace, [&] {
+    if (auto stuck = stuck_receiver(w, arena, out.is_register, o.bound)) {
+      stopped_ns = Arena::now_ns();
+      out.hang_note = std::move(*stuck);
+      return true;
+    }
+    return false;
+  });
   inst.destroy();
   out.history = arena.history();
   out.history.meta_numbers["bound_ns"] =
       static_cast<double>(std::chrono::nanoseconds(o.bound).count());
+  if (stopped_ns != 0) // the pending calls count as blocked until the case was stopped
+    out.history.meta_numbers["end_ns"] = static_cast<double>(stopped_ns);
   for (const auto &s : entry.claims.specs) out.history.claims.push_back(s);
 
   for (std::size_t i = 0; i < out.exits.size(); ++i) {

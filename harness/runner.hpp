@@ -16,6 +16,8 @@
 
 namespace ipcv::harness {
 
+class Arena;
+
 /// RunOptions bound one case.
 struct RunOptions {
   Mode mode = Mode::process;
@@ -32,12 +34,20 @@ struct RunResult {
   bool hung = false;                ///< the watchdog had to kill someone
   std::optional<std::uint32_t> crashed; ///< actor killed by the crash plan, as planned
   std::string run_error;            ///< setup failure, arena overflow, an unexpected exit
+  std::string hang_note;            ///< why the case was stopped before the watchdog, if so
   bool is_register = false;         ///< write/read events instead of send/recv
 };
 
 /// Runs `w` against a fresh instance of `entry` and returns the history. Never throws for a
 /// misbehaving channel; always destroys the instance and reaps every child.
 RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOptions &o);
+
+/// Whether a blocking receiver of `w` is stuck: every sender closed (its close returned ok)
+/// and the receiver's pending recv has waited more than `bound` + 10 ms since then (or since it
+/// was called). That call fails bounded-wait however long it waits on, so the runner stops the
+/// case there instead of at the watchdog. Returns what it saw, or nothing.
+std::optional<std::string> stuck_receiver(const Workload &w, const Arena &arena, bool reg,
+                                          std::chrono::milliseconds bound);
 
 /// Short name of an actor: "sender 1", "receiver 2" (1-based within its role).
 std::string actor_name(const Workload &w, std::uint32_t actor);

@@ -1,0 +1,75 @@
+// Tests of the runner's early stop: a blocking receiver still waiting more than the bound after
+// every sender closed is stuck; anything short of that certainty is not.
+#include "harness/arena.hpp"
+#include "harness/runner.hpp"
+
+#include <gtest/gtest.h>
+#include <thread>
+
+namespace ipcv::harness {
+namespace {
+
+using namespace std::chrono_literals;
+
+Workload one_to_one() {
+  Workload w;
+  w.senders = 1;
+  w.receivers = 1;
+  w.messages = 1;
+  w.sizes = {16};
+  return w;
+}
+
+/// Sender 1 sent and closed; receiver 1 called recv and is still in it.
+void record_closed_sender_and_blocked_receiver(Arena &a) {
+  const spec::MsgId m{1, 0};
+  a.end(0, a.begin(0, spec::Op::send, &m, 16), spec::Res::ok);
+  a.end(0, a.begin(0, spec::Op::close), spec::Res::ok);
+  a.begin(1, spec::Op::recv);
+}
+
+TEST(StuckReceiver, IsStuckOnceItWaitedPastTheBoundAfterTheLastClose) {
+  Arena a(2, 8);
+  record_closed_sender_and_blocked_receiver(a);
+  const Workload w = one_to_one();
+  EXPECT_FALSE(stuck_receiver(w, a, false, 5000ms)) << "far from the bound";
+  std::this_thread::sleep_for(30ms);
+  auto why = stuck_receiver(w, a, false, 0ms);
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("receiver 1 was still blocked in recv"), std::string::npos) << *why;
+}
+
+TEST(StuckReceiver, IsNotStuckWhileASenderMayStillSend) {
+  Arena a(2, 8);
+  const spec::MsgId m{1, 0};
+  a.end(0, a.begin(0, spec::Op::send, &m, 16), spec::Res::ok); // no close yet
+  a.begin(1, spec::Op::recv);
+  std::this_thread::sleep_for(30ms);
+  EXPECT_FALSE(stuck_receiver(one_to_one(), a, false, 0ms));
+}
+
+TEST(StuckReceiver, IgnoresPollingRegistersAndThePlannedCrash) {
+  Arena a(2, 8);
+  record_closed_sender_and_blocked_receiver(a);
+  std::this_thread::sleep_for(30ms);
+  Workload w = one_to_one();
+  EXPECT_FALSE(stuck_receiver(w, a, true, 0ms)) << "a register has no close";
+  w.try_ops = true;
+  EXPECT_FALSE(stuck_receiver(w, a, false, 0ms)) << "a try_ receiver never blocks";
+  w.try_ops = false;
+  w.crash_actor = 1;
+  EXPECT_FALSE(stuck_receiver(w, a, false, 0ms)) << "the killed receiver's call stays pending";
+}
+
+TEST(StuckReceiver, IsNotStuckOnceTheCallReturned) {
+  Arena a(2, 8);
+  const spec::MsgId m{1, 0};
+  a.end(0, a.begin(0, spec::Op::send, &m, 16), spec::Res::ok);
+  a.end(0, a.begin(0, spec::Op::close), spec::Res::ok);
+  a.end(1, a.begin(1, spec::Op::recv), spec::Res::eof);
+  std::this_thread::sleep_for(30ms);
+  EXPECT_FALSE(stuck_receiver(one_to_one(), a, false, 0ms));
+}
+
+} // namespace
+} // namespace ipcv::harness
