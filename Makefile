@@ -13,7 +13,7 @@ PACKAGES := make g++ clang libclang-rt-14-dev cmake ninja-build pkg-config git p
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps verify check check-fast check-tsan check-asan check-valgrind clean help
+.PHONY: all build deps verify check check-fast check-tsan check-asan check-valgrind bench clean help
 
 all: build
 
@@ -24,6 +24,7 @@ help:
 	@echo "make check-tsan  the tests under ThreadSanitizer (build-tsan/)"
 	@echo "make check-asan  the tests under AddressSanitizer + UBSan (build-asan/)"
 	@echo "make check-valgrind  Memcheck and Helgrind over a subset of the default build's tests"
+	@echo "make bench       ipcbench (all channels, sizes, baselines) and the engine's time to catch each fixture"
 	@echo "make deps        install the Debian packages the project needs"
 	@echo "make             build into $(BUILD)/ (CLI: $(BUILD)/bin/ipcverify)"
 
@@ -77,6 +78,14 @@ check-asan: deps
 check-valgrind: deps
 	@$(MAKE) --no-print-directory build
 	@JOBS=$(JOBS) sanitizer_runs/valgrind.sh $(BUILD)
+
+# Benchmarks, never part of check: figures are ratios within one run on a quiet machine.
+bench: deps
+	@$(MAKE) --no-print-directory build
+	@mkdir -p $(BUILD)/report
+	$(BUILD)/bin/ipcbench --json $(BUILD)/report/bench.json
+	bench/catch_time.sh $(BUILD) 9 process
+	bench/catch_time.sh $(BUILD) 9 thread
 
 clean:
 	rm -rf build build-*
