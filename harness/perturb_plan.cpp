@@ -59,9 +59,20 @@ void install_perturbation(std::uint8_t level, std::uint64_t seed, std::uint32_t 
   perturb::install(&at_point);
 }
 
-void arm_crash_at_next_point() {
+void arm_crash_at_next_point(std::uint32_t within_us) {
   tls_plan.crash_armed = true;
   if (perturb::tls_hook == nullptr) perturb::install(&at_point);
+  // A one-shot timer that delivers SIGKILL to the process; never disarmed, since the process
+  // dies at the point, on the timer, or right after the call (Actor::after_call).
+  sigevent ev{};
+  ev.sigev_notify = SIGEV_SIGNAL;
+  ev.sigev_signo = SIGKILL;
+  timer_t t{};
+  if (::timer_create(CLOCK_MONOTONIC, &ev, &t) != 0) return; // the point or after_call remain
+  itimerspec when{};
+  when.it_value.tv_sec = within_us / 1'000'000;
+  when.it_value.tv_nsec = static_cast<long>(within_us % 1'000'000) * 1000 + 1; // never 0: 0 disarms
+  ::timer_settime(t, 0, &when, nullptr);
 }
 
 bool crash_still_armed() { return tls_plan.crash_armed; }

@@ -68,11 +68,14 @@ struct Actor {
   bool crash_here(std::uint32_t op) const {
     return may_crash && w.crash_actor && *w.crash_actor == index && w.crash_at == op;
   }
-  /// Before the call: crash now (outside) or arm a crash inside the call.
+  /// Before the call: crash now (outside) or arm a crash inside the call: at the channel's
+  /// next perturbation point, or on a timer of up to 200 µs (from the workload, so a replay
+  /// aims at the same moment).
   void before_call(std::uint32_t op) const {
     if (!crash_here(op)) return;
     if (!w.crash_inside) ::raise(SIGKILL);
-    arm_crash_at_next_point();
+    const std::uint64_t h = (w.perturb_seed + 1) * 0x9e3779b97f4a7c15ULL ^ (op + 1ULL) << 32;
+    arm_crash_at_next_point(static_cast<std::uint32_t>((h >> 40) % 200));
   }
   /// After the call returned but before its return is recorded: an armed crash that found no
   /// perturbation point inside the channel happens here, so the call stays pending.

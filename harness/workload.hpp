@@ -29,7 +29,8 @@ struct Workload {
   std::uint64_t perturb_seed = 0;
   Placement placement = Placement::any;
   /// Crash plan: SIGKILL actor `crash_actor` (senders first, then receivers) at its
-  /// `crash_at`-th operation, before the call or, with `crash_inside`, inside it.
+  /// `crash_at`-th operation, before the call or, with `crash_inside`, inside it (at the
+  /// channel's next perturbation point or on a timer of up to 200 µs, whichever is first).
   std::optional<std::uint32_t> crash_actor;
   std::uint32_t crash_at = 0;
   bool crash_inside = false;

@@ -1,8 +1,13 @@
 // Tests of the runner's early stop: a blocking receiver still waiting more than the bound after
-// every sender closed is stuck; anything short of that certainty is not.
+// every sender closed is stuck; anything short of that certainty is not. And a crash armed
+// inside a call lands there even when the channel has no perturbation point.
 #include "harness/arena.hpp"
+#include "harness/perturb_plan.hpp"
+#include "harness/process.hpp"
 #include "harness/runner.hpp"
 
+#include <csignal>
+#include <ctime>
 #include <gtest/gtest.h>
 #include <thread>
 
@@ -69,6 +74,18 @@ TEST(StuckReceiver, IsNotStuckOnceTheCallReturned) {
   a.end(1, a.begin(1, spec::Op::recv), spec::Res::eof);
   std::this_thread::sleep_for(30ms);
   EXPECT_FALSE(stuck_receiver(one_to_one(), a, false, 0ms));
+}
+
+TEST(CrashInside, LandsInACallWithoutPerturbationPointsOnTheTimer) {
+  const pid_t p = spawn([]() -> int {
+    arm_crash_at_next_point(100);
+    timespec blocked{2, 0}; // a blocking call that reaches no perturbation point
+    ::nanosleep(&blocked, nullptr);
+    return 0;
+  });
+  const auto exits = reap({p}, after_ms(10000));
+  // Without the timer the child would sleep on and exit 0.
+  EXPECT_EQ(exits[0].signal, SIGKILL) << exits[0].describe();
 }
 
 } // namespace
