@@ -2,6 +2,7 @@
 #include "channel_args.hpp"
 #include "command.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace ipcv::cli {
@@ -17,17 +18,20 @@ void add(CLI::App &app, int &status) {
   cmd->add_flag("--include-faulty", opts->include_faulty,
                 "Also list the deliberately broken fixtures (faulty-*)");
   cmd->callback([opts, &status] {
+    std::size_t w = 0; // the widest name shown
+    for (const auto &e : channels())
+      if (!e.faulty || opts->include_faulty) w = std::max(w, e.name.size());
     for (const auto &e : channels()) {
       if (e.faulty && !opts->include_faulty) continue;
       const Claims &c = e.claims;
       std::string specs;
       for (const auto &s : c.specs) specs += (specs.empty() ? "" : " ") + s;
-      fmt::print("{:<14} {}\n", e.name, limits_text(c));
-      fmt::print("{:<14} claims: {}\n", "", specs.empty() ? "(none)" : specs);
+      fmt::print("{:<{}} {}\n", e.name, w, limits_text(c));
+      fmt::print("{:<{}} claims: {}\n", "", w, specs.empty() ? "(none)" : specs);
       if (c.loss != LossPolicy::none)
-        fmt::print("{:<14} loss policy: {}\n", "",
+        fmt::print("{:<{}} loss policy: {}\n", "", w,
                    c.loss == LossPolicy::drop_oldest ? "drop-oldest" : "drop-newest");
-      if (!c.notes.empty()) fmt::print("{:<14} {}\n", "", c.notes);
+      if (!c.notes.empty()) fmt::print("{:<{}} {}\n", "", w, c.notes);
     }
     status = kExitOk;
   });

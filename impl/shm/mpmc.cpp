@@ -19,8 +19,7 @@ template <RegionKind K> Claims ShmMpmc<K>::claims() {
   c.capacity = kDefaultCapacity;
   c.max_senders = Claims::kMany;
   c.max_receivers = Claims::kMany;
-  c.specs = {"integrity", "no-phantom",   "no-duplication", "no-loss",
-             "fifo",      "linearizable", "bounded-wait"};
+  c.specs = spec_names(kQueueSpecs);
   c.notes = "Vyukov slot queue in shared memory; try_recv/try_send answer empty/full only when "
             "linearizable, else timeout (no effect) while a peer is mid-publish/release";
   return c;

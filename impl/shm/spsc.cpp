@@ -28,13 +28,12 @@ template <RegionKind K, Publish P> Claims ShmSpsc<K, P>::claims() {
   c.capacity = kDefaultCapacity;
   c.max_senders = 1;
   c.max_receivers = 1;
-  c.specs = {"integrity", "no-phantom", "no-duplication", "no-loss", "fifo", "bounded-wait",
-             "crash-safety"};
+  c.specs = spec_names(kQueueSpecs, {"crash-safety"});
   if constexpr (P == Publish::fenced) {
-    c.specs.push_back("linearizable");
     c.notes = "byte ring in shared memory, futex wake-ups; capacity counts max-size messages "
               "(small ones fit in far larger numbers); peer death noticed within 5 ms";
   } else {
+    std::erase(c.specs, "linearizable");
     c.notes = "shm-spsc without the fence after publishing: a message becomes visible shortly "
               "after send returns, so a try_recv right after that return may miss it (not "
               "linearizable in real time); several times the small-message throughput";
