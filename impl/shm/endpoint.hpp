@@ -2,6 +2,7 @@
 // table, and the wait words it must wake when it closes so that blocked peers look again.
 #pragma once
 
+#include "annotate.hpp"
 #include "peers.hpp"
 #include "region.hpp"
 #include "wait.hpp"
@@ -15,7 +16,11 @@ class Endpoint {
 public:
   Endpoint() = default;
   Endpoint(Mapping m, PeerSide *mine, unsigned slot, WaitWord *a, WaitWord *b) noexcept
-      : map_(std::move(m)), mine_(mine), slot_(slot), wake_{a, b} {}
+      : map_(std::move(m)), mine_(mine), slot_(slot), wake_{a, b} {
+    for (WaitWord *w : wake_)
+      if (w != nullptr)
+        IPCV_UNCHECKED(w, sizeof *w); // atomic words only
+  }
   Endpoint(Endpoint &&o) noexcept
       : map_(std::move(o.map_)), mine_(std::exchange(o.mine_, nullptr)),
         slot_(o.slot_), wake_{o.wake_[0], o.wake_[1]} {}

@@ -21,6 +21,7 @@
 
 #include "../channel.hpp"
 #include "../perturb.hpp"
+#include "annotate.hpp"
 #include "region.hpp"
 #include "wait.hpp"
 
@@ -56,7 +57,13 @@ public:
 
   MpmcQueue() = default;
   MpmcQueue(MpmcControl *c, std::byte *slots, std::uint64_t capacity, std::uint32_t max)
-      : c_(c), slots_(slots), cap_(capacity), stride_(slot_stride(max)), max_(max) {}
+      : c_(c), slots_(slots), cap_(capacity), stride_(slot_stride(max)), max_(max) {
+    // Only the atomic words go unchecked: the indices and each slot's sequence. The length and
+    // payload, handed over by the sequence, stay checked.
+    IPCV_UNCHECKED(c, sizeof *c);
+    for (std::uint64_t i = 0; i < cap_; ++i)
+      IPCV_UNCHECKED(&slot(i)->seq, sizeof slot(i)->seq);
+  }
 
   /// Sets every slot free for the first lap; the parent calls it once in prepare.
   void init() noexcept {
@@ -77,6 +84,7 @@ public:
       // Without acquire the producer could write the payload while the previous lap's
       // consumer is still copying it out.
       const std::uint64_t seq = s->seq.load(std::memory_order_acquire);
+      IPCV_HAPPENS_AFTER(&s->seq);
       const auto dif = static_cast<std::int64_t>(seq - pos);
       if (dif == 0) {
         if (c_->enqueue.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
@@ -87,6 +95,7 @@ public:
           // SYNC POINT WRITE: slot payload
           // Without release a consumer could see seq == pos + 1 and read the length and
           // payload from before this write (a torn or phantom message).
+          IPCV_HAPPENS_BEFORE(&s->seq);
           s->seq.store(pos + 1, std::memory_order_release);
           return Result::ok;
         }
@@ -119,6 +128,7 @@ public:
       // Pairs with the producer's release of seq: without acquire the length and payload
       // read below could predate the publication.
       const std::uint64_t seq = s->seq.load(std::memory_order_acquire);
+      IPCV_HAPPENS_AFTER(&s->seq);
       const auto dif = static_cast<std::int64_t>(seq - (pos + 1));
       if (dif == 0) {
         if (c_->dequeue.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
@@ -131,6 +141,7 @@ public:
           // SYNC POINT WRITE: slot released
           // Without release the next lap's producer could see the slot free and overwrite
           // the payload while it is still being copied out above.
+          IPCV_HAPPENS_BEFORE(&s->seq);
           s->seq.store(pos + cap_, std::memory_order_release);
           if (!valid)
             return Status{Result::error, EPROTO, "shm queue: slot length over maximum"};
@@ -187,14 +198,19 @@ private:
     for (int i = 0; i < kSettleSpins; ++i) {
       cpu_relax();
       // SYNC POINT READ: slot released (as in try_push: a slot seen free is free to write)
-      if (slot(pos)->seq.load(std::memory_order_acquire) == pos)
+      const bool released = slot(pos)->seq.load(std::memory_order_acquire) == pos;
+      IPCV_HAPPENS_AFTER(&slot(pos)->seq);
+      if (released)
         return Result::ok;
     }
     // Full is linearizable only if no release of a later claimed message already completed.
     // SYNC POINT READ: slot released (a release seen here happened before this answer)
-    for (std::uint64_t q = pos - cap_ + 1; q != deq; ++q)
-      if (static_cast<std::int64_t>(slot(q)->seq.load(std::memory_order_acquire) - (q + cap_)) >= 0)
+    for (std::uint64_t q = pos - cap_ + 1; q != deq; ++q) {
+      const std::uint64_t later = slot(q)->seq.load(std::memory_order_acquire);
+      IPCV_HAPPENS_AFTER(&slot(q)->seq);
+      if (static_cast<std::int64_t>(later - (q + cap_)) >= 0)
         return Result::timeout;
+    }
     if (c_->enqueue.load(std::memory_order_acquire) != pos)
       return Result::ok; // stale: retry
     return Result::full;
@@ -224,13 +240,18 @@ private:
     for (int i = 0; i < kSettleSpins; ++i) {
       cpu_relax();
       // SYNC POINT READ: slot payload (as in try_pop)
-      if (slot(pos)->seq.load(std::memory_order_acquire) == pos + 1)
+      const bool published = slot(pos)->seq.load(std::memory_order_acquire) == pos + 1;
+      IPCV_HAPPENS_AFTER(&slot(pos)->seq);
+      if (published)
         return Result::ok;
     }
     // SYNC POINT READ: slot payload (a publication seen here happened before this answer)
-    for (std::uint64_t q = pos + 1; q != enq; ++q)
-      if (static_cast<std::int64_t>(slot(q)->seq.load(std::memory_order_acquire) - (q + 1)) >= 0)
+    for (std::uint64_t q = pos + 1; q != enq; ++q) {
+      const std::uint64_t later = slot(q)->seq.load(std::memory_order_acquire);
+      IPCV_HAPPENS_AFTER(&slot(q)->seq);
+      if (static_cast<std::int64_t>(later - (q + 1)) >= 0)
         return Result::timeout;
+    }
     // Still the head? (A stale index would make "nothing published after it" meaningless.)
     if (c_->dequeue.load(std::memory_order_acquire) != pos)
       return Result::ok;

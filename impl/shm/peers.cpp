@@ -1,12 +1,14 @@
 // Implementation of the peer table (see peers.hpp).
 #include "peers.hpp"
 #include "../os.hpp"
+#include "annotate.hpp"
 
 #include <unistd.h>
 
 namespace ipcv::shm {
 
 Expected<unsigned> join_side(PeerSide &side, unsigned limit) {
+  IPCV_UNCHECKED(&side, sizeof side); // atomic words only
   // Reserve first, publish the pid after: a slot whose pid is still 0 counts as connecting,
   // so nobody declares the side gone while it is being filled in.
   const std::uint32_t slot = side.connected.fetch_add(1, std::memory_order_acq_rel);
@@ -14,6 +16,7 @@ Expected<unsigned> join_side(PeerSide &side, unsigned limit) {
     return Status{Result::error, EMFILE, "more endpoints than the Config declared"};
   // SYNC POINT WRITE: peer pid
   // Without release a survivor could see the pid but not the slot reservation before it.
+  IPCV_HAPPENS_BEFORE(&side.pid[slot]);
   side.pid[slot].store(static_cast<std::int32_t>(::getpid()), std::memory_order_release);
   return slot;
 }
@@ -24,6 +27,7 @@ void leave_side(PeerSide &side, unsigned slot) noexcept {
   // SYNC POINT WRITE: endpoint closed
   // Without release a receiver could see "every sender closed", find the ring empty, and
   // return eof while the sender's last message (published before close) is still invisible.
+  IPCV_HAPPENS_BEFORE(&side.closed[slot]);
   side.closed[slot].store(1, std::memory_order_release);
 }
 
@@ -40,10 +44,13 @@ SideState look_at(const PeerSide &side, unsigned expected, bool check_alive) noe
   for (std::uint32_t i = 0; i < n; ++i) {
     // SYNC POINT READ: endpoint closed
     // Pairs with leave_side: a closed flag seen here makes the closer's last message visible.
-    if (side.closed[i].load(std::memory_order_acquire) != 0)
+    const bool closed = side.closed[i].load(std::memory_order_acquire) != 0;
+    IPCV_HAPPENS_AFTER(&side.closed[i]);
+    if (closed)
       continue;
     // SYNC POINT READ: peer pid
     const pid_t pid = side.pid[i].load(std::memory_order_acquire);
+    IPCV_HAPPENS_AFTER(&side.pid[i]);
     if (pid == 0 || !check_alive || os::process_alive(pid))
       ++st.open;
     else if (side.closed[i].load(std::memory_order_acquire) != 0)

@@ -1,6 +1,7 @@
 // Implementation of the shared-memory region (see region.hpp for the two kinds and the guard).
 #include "region.hpp"
 
+#include "annotate.hpp"
 #include "fence.hpp"
 #include "../os.hpp"
 
@@ -156,7 +157,9 @@ Status check_header(const std::byte *base, const RegionAddress &a, std::uint32_t
   auto *h = std::launder(reinterpret_cast<const RegionHeader *>(base));
   // SYNC POINT READ: region layout
   // Without acquire an endpoint could see the magic yet read counters from before prepare.
-  if (h->magic.load(std::memory_order_acquire) != kMagic)
+  const std::uint32_t magic = h->magic.load(std::memory_order_acquire);
+  IPCV_HAPPENS_AFTER(&h->magic);
+  if (magic != kMagic)
     return {Result::error, EPROTO, "region header: bad magic"};
   if (h->layout != layout)
     return {Result::error, EPROTO, "region header: wrong layout"};
@@ -233,6 +236,7 @@ void publish_header(std::byte *base, std::uint32_t layout, std::uint64_t size) n
   h->size = size;
   // SYNC POINT WRITE: region layout
   // Without release a child could connect, see the magic, and read uninitialised counters.
+  IPCV_HAPPENS_BEFORE(&h->magic);
   h->magic.store(kMagic, std::memory_order_release);
 }
 

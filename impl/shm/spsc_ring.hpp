@@ -17,6 +17,7 @@
 
 #include "../channel.hpp"
 #include "../perturb.hpp"
+#include "annotate.hpp"
 #include "region.hpp"
 
 #include <atomic>
@@ -67,6 +68,7 @@ public:
   SpscProducer() = default;
   SpscProducer(SpscControl *c, std::byte *ring, std::uint64_t ring_bytes, std::uint32_t max)
       : c_(c), ring_(ring), size_(ring_bytes), max_(max) {
+    IPCV_UNCHECKED(c, sizeof *c); // only atomic indices: the ring bytes are what is checked
     tail_ = c->tail.load(std::memory_order_relaxed) & ~(kRecordAlign - 1);
     head_cache_ = tail_ - size_; // "full" until the consumer index is read (modular arithmetic)
   }
@@ -84,6 +86,7 @@ public:
       // SYNC POINT READ: slot released
       // Without acquire the producer could overwrite bytes the consumer is still copying out.
       const std::uint64_t head = c_->head.load(std::memory_order_acquire);
+      IPCV_HAPPENS_AFTER(&c_->head);
       if (head > tail_ || tail_ - head > size_)
         return {Result::error, EPROTO, "shm ring: consumer index out of range"};
       head_cache_ = head;
@@ -104,6 +107,7 @@ public:
     // SYNC POINT WRITE: record bytes
     // Without release the consumer could see the new tail before the header and payload, and
     // copy out stale bytes (a torn or phantom message).
+    IPCV_HAPPENS_BEFORE(&c_->tail);
     c_->tail.store(tail_, std::memory_order_release);
     return Result::ok;
   }
@@ -127,6 +131,7 @@ public:
   SpscConsumer() = default;
   SpscConsumer(SpscControl *c, std::byte *ring, std::uint64_t ring_bytes, std::uint32_t max)
       : c_(c), ring_(ring), size_(ring_bytes), max_(max) {
+    IPCV_UNCHECKED(c, sizeof *c); // only atomic indices: the ring bytes are what is checked
     head_ = c->head.load(std::memory_order_relaxed) & ~(kRecordAlign - 1);
     tail_cache_ = head_;
   }
@@ -140,6 +145,7 @@ public:
         // Pairs with the producer's release of the tail: without acquire the header and
         // payload read below could be older than the index that says they are there.
         const std::uint64_t tail = c_->tail.load(std::memory_order_acquire);
+        IPCV_HAPPENS_AFTER(&c_->tail);
         if (tail < head_ || tail - head_ > size_)
           return Status{Result::error, EPROTO, "shm ring: producer index out of range"};
         if ((tail & (kRecordAlign - 1)) != 0)
@@ -185,6 +191,7 @@ private:
     // SYNC POINT WRITE: slot released
     // Without release the producer could see the new head and overwrite the record while
     // this consumer is still copying it out.
+    IPCV_HAPPENS_BEFORE(&c_->head);
     c_->head.store(head_, std::memory_order_release);
   }
 

@@ -23,6 +23,7 @@
 
 #include "../channel.hpp"
 #include "../perturb.hpp"
+#include "annotate.hpp"
 #include "fence.hpp"
 
 #include <atomic>
@@ -70,6 +71,7 @@ inline void wake_all(WaitWord &w) noexcept {
   // SYNC POINT WRITE: wake sequence
   // A waiter that reads the new value (acquire) sees everything published before the wake;
   // without release it could wake, re-try, and still see the old state.
+  IPCV_HAPPENS_BEFORE(&w.seq);
   w.seq.fetch_add(1, std::memory_order_seq_cst);
   ::syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&w.seq), FUTEX_WAKE, INT_MAX, nullptr,
             nullptr, 0);
@@ -83,7 +85,8 @@ inline void notify(WaitWord &w) noexcept {
   // reordering, which x86 does): the notifier reads 0 while a waiter that has announced
   // itself reads the old state and sleeps through the change (until its slice ends). In a
   // registered process it is a compiler barrier, the waiter's membarrier() doing the rest
-  // (fence.hpp).
+  // (fence.hpp). No happens-before annotation: a fence pair hands no memory over, and claiming
+  // an edge here could hide a missing one at the ring (sanitizer_runs/README.md).
   notify_fence();
   if (w.waiters.load(std::memory_order_relaxed) != 0)
     wake_all(w);
@@ -126,10 +129,11 @@ R block_on(WaitWord &w, Deadline d, Result again, Attempt &&attempt, Gone &&gone
     // SYNC POINT WRITE: waiter announcement
     // Without this fence the re-try below may read the state before `waiters` is visible:
     // the notifier then skips the wake and this waiter sleeps through the change. It also
-    // stands in for the notifiers' fences they skip (fence.hpp).
+    // stands in for the notifiers' fences they skip (fence.hpp). Not annotated (see notify).
     wait_fence();
     // SYNC POINT READ: wake sequence
     const std::uint32_t seen = w.seq.load(std::memory_order_acquire);
+    IPCV_HAPPENS_AFTER(&w.seq);
     IPCV_PERTURB_POINT("shm.wait.announced");
     r = attempt();
     if (!pending(r)) {
