@@ -114,21 +114,17 @@ void print_targets(const Baselines &base, const std::vector<Measurement> &rs) {
            "not measured (shm-spsc pingpong spin 64 B)");
   }
 
-  // The target is shm-spsc's; shm-spsc-relaxed (no publishing fence, not linearizable) is
-  // shown beside it when measured, so the price of the fence is a ratio of the same run.
-  for (const std::string_view ring : {spsc, std::string_view("shm-spsc-relaxed")}) {
-    const std::string what = fmt::format("{} 64 B one way >= 30x pipe", ring);
-    const Measurement *fast = best_stream(rs, ring, 64);
-    const Measurement *slow = best_stream(rs, pipe, 64);
-    if (fast != nullptr && slow != nullptr) {
-      const double r = fast->msgs_per_s / slow->msgs_per_s;
-      target(what, "x", true, r, r >= 30.0,
-             fmt::format("{} {} vs {} {}, best wait of each", rate_text(fast->msgs_per_s),
-                         to_string(fast->point.wait), rate_text(slow->msgs_per_s),
-                         to_string(slow->point.wait)));
-    } else if (ring == spsc) {
-      target(what, "", false, 0, false, "not measured (stream 64 B of shm-spsc and pipe)");
-    }
+  const Measurement *fast = best_stream(rs, spsc, 64);
+  const Measurement *slow = best_stream(rs, pipe, 64);
+  if (fast != nullptr && slow != nullptr) {
+    const double r = fast->msgs_per_s / slow->msgs_per_s;
+    target("shm-spsc 64 B one way >= 30x pipe", "x", true, r, r >= 30.0,
+           fmt::format("{} {} vs {} {}, best wait of each", rate_text(fast->msgs_per_s),
+                       to_string(fast->point.wait), rate_text(slow->msgs_per_s),
+                       to_string(slow->point.wait)));
+  } else {
+    target("shm-spsc 64 B one way >= 30x pipe", "", false, 0, false,
+           "not measured (stream 64 B of shm-spsc and pipe)");
   }
 
   // 1 MiB, or the largest default size within the channel's maximum when that is lower.

@@ -20,7 +20,6 @@ std::vector<ChannelEntry> &table() {
     v.push_back(entry_of<SeqpacketChannel>());
     v.push_back(entry_of<MqueueChannel>());
     v.push_back(entry_of<ShmSpscChannel>());
-    v.push_back(entry_of<ShmSpscRelaxedChannel>());
     v.push_back(entry_of<ShmMpmcChannel>());
     v.push_back(entry_of<ShmRegisterChannel>());
     // Deliberately broken fixtures, shown only with --include-faulty.

@@ -2,7 +2,6 @@
 #include "region.hpp"
 
 #include "annotate.hpp"
-#include "fence.hpp"
 #include "../os.hpp"
 
 #include <cstdio>
@@ -171,7 +170,6 @@ Status check_header(const std::byte *base, const RegionAddress &a, std::uint32_t
 } // namespace
 
 Expected<Mapping> map_region(const RegionAddress &a, std::uint32_t layout) {
-  enable_light_notify(); // this process's endpoints will notify (fence.hpp)
   if (a.base != nullptr && hold_again(a.base, a.size)) {
     // The mapping prepare() made, still held here (same process, or a forked child).
     Mapping m(static_cast<std::byte *>(a.base), a.size);

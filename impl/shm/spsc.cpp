@@ -5,44 +5,21 @@
 #include <string>
 
 namespace ipcv::shm {
-namespace {
 
-/// Tells the other side's sleepers about a change (wait.hpp: notify), with the fence the
-/// channel's publishing policy asks for (fence.hpp).
-template <Publish P> void notify_peer(WaitWord &w) noexcept {
-  if constexpr (P == Publish::fenced) {
-    notify(w);
-  } else {
-    // SYNC POINT READ: waiter announcement (relaxed: the waiter's membarrier is the fence)
-    notify_fence_relaxed();
-    if (w.waiters.load(std::memory_order_relaxed) != 0)
-      wake_all(w);
-  }
-}
-
-} // namespace
-
-template <RegionKind K, Publish P> Claims ShmSpsc<K, P>::claims() {
+template <RegionKind K> Claims ShmSpsc<K>::claims() {
   Claims c;
   c.max_message = kMaxMessage;
   c.capacity = kDefaultCapacity;
   c.max_senders = 1;
   c.max_receivers = 1;
   c.specs = spec_names(kQueueSpecs, {"crash-safety"});
-  if constexpr (P == Publish::fenced) {
-    c.notes = "byte ring in shared memory, futex wake-ups; capacity counts max-size messages "
-              "(small ones fit in far larger numbers); peer death noticed within 5 ms";
-  } else {
-    std::erase(c.specs, "linearizable");
-    c.notes = "shm-spsc without the fence after publishing: a message becomes visible shortly "
-              "after send returns, so a try_recv right after that return may miss it (not "
-              "linearizable in real time); several times the small-message throughput";
-  }
+  c.notes = "byte ring in shared memory, futex wake-ups; capacity counts max-size messages "
+            "(small ones fit in far larger numbers); peer death noticed within 5 ms";
   return c;
 }
 
-template <RegionKind K, Publish P>
-Expected<typename ShmSpsc<K, P>::Address> ShmSpsc<K, P>::prepare(const Config &cfg) {
+template <RegionKind K>
+Expected<typename ShmSpsc<K>::Address> ShmSpsc<K>::prepare(const Config &cfg) {
   if (cfg.max_message > kMaxMessage)
     return Status{Result::too_large, 0, "max_message > 1 MiB"};
   if (cfg.senders > 1 || cfg.receivers > 1)
@@ -68,8 +45,8 @@ Expected<typename ShmSpsc<K, P>::Address> ShmSpsc<K, P>::prepare(const Config &c
   return a;
 }
 
-template <RegionKind K, Publish P>
-Expected<typename ShmSpsc<K, P>::Sender> ShmSpsc<K, P>::connect_sender(const Address &a) {
+template <RegionKind K>
+Expected<typename ShmSpsc<K>::Sender> ShmSpsc<K>::connect_sender(const Address &a) {
   auto m = map_region(a.region, kSpscLayout);
   if (!m)
     return m.status();
@@ -81,8 +58,8 @@ Expected<typename ShmSpsc<K, P>::Sender> ShmSpsc<K, P>::connect_sender(const Add
   return Sender(Endpoint(std::move(*m), &l->peers.senders, *slot, &l->data, &l->space), p, a);
 }
 
-template <RegionKind K, Publish P>
-Expected<typename ShmSpsc<K, P>::Receiver> ShmSpsc<K, P>::connect_receiver(const Address &a) {
+template <RegionKind K>
+Expected<typename ShmSpsc<K>::Receiver> ShmSpsc<K>::connect_receiver(const Address &a) {
   auto m = map_region(a.region, kSpscLayout);
   if (!m)
     return m.status();
@@ -94,18 +71,18 @@ Expected<typename ShmSpsc<K, P>::Receiver> ShmSpsc<K, P>::connect_receiver(const
   return Receiver(Endpoint(std::move(*m), &l->peers.receivers, *slot, &l->data, &l->space), c, a);
 }
 
-template <RegionKind K, Publish P>
-Status ShmSpsc<K, P>::Sender::try_send(std::span<const std::byte> msg) noexcept {
+template <RegionKind K>
+Status ShmSpsc<K>::Sender::try_send(std::span<const std::byte> msg) noexcept {
   if (!is_open())
     return {Result::error, EBADF, "sender is closed"};
   Status s = p_.try_push(msg);
   if (s.ok())
-    notify_peer<P>(layout_of<SpscLayout>(map_)->data);
+    notify(layout_of<SpscLayout>(map_)->data);
   return s;
 }
 
-template <RegionKind K, Publish P>
-Status ShmSpsc<K, P>::Sender::send(std::span<const std::byte> msg, Deadline d) noexcept {
+template <RegionKind K>
+Status ShmSpsc<K>::Sender::send(std::span<const std::byte> msg, Deadline d) noexcept {
   if (!is_open())
     return {Result::error, EBADF, "sender is closed"};
   auto *l = layout_of<SpscLayout>(map_);
@@ -117,12 +94,12 @@ Status ShmSpsc<K, P>::Sender::send(std::span<const std::byte> msg, Deadline d) n
         return r == Result::ok ? r : Result::peer_gone;
       });
   if (s.ok())
-    notify_peer<P>(l->data);
+    notify(l->data);
   return s;
 }
 
-template <RegionKind K, Publish P>
-RecvStatus ShmSpsc<K, P>::Receiver::try_recv(std::span<std::byte> buf) noexcept {
+template <RegionKind K>
+RecvStatus ShmSpsc<K>::Receiver::try_recv(std::span<std::byte> buf) noexcept {
   if (!is_open())
     return Status{Result::error, EBADF, "receiver is closed"};
   RecvStatus s = c_.try_pop(buf);
@@ -138,12 +115,12 @@ RecvStatus ShmSpsc<K, P>::Receiver::try_recv(std::span<std::byte> buf) noexcept 
     }
   }
   if (s.ok() || s.result == Result::too_large)
-    notify_peer<P>(layout_of<SpscLayout>(map_)->space);
+    notify(layout_of<SpscLayout>(map_)->space);
   return s;
 }
 
-template <RegionKind K, Publish P>
-RecvStatus ShmSpsc<K, P>::Receiver::recv(std::span<std::byte> buf, Deadline d) noexcept {
+template <RegionKind K>
+RecvStatus ShmSpsc<K>::Receiver::recv(std::span<std::byte> buf, Deadline d) noexcept {
   if (!is_open())
     return Status{Result::error, EBADF, "receiver is closed"};
   auto *l = layout_of<SpscLayout>(map_);
@@ -153,12 +130,11 @@ RecvStatus ShmSpsc<K, P>::Receiver::recv(std::span<std::byte> buf, Deadline d) n
         return look_at(l->peers.senders, a_.senders, alive).verdict();
       });
   if (s.ok() || s.result == Result::too_large)
-    notify_peer<P>(l->space);
+    notify(l->space);
   return s;
 }
 
-template struct ShmSpsc<RegionKind::memfd, Publish::fenced>;
-template struct ShmSpsc<RegionKind::named, Publish::fenced>;
-template struct ShmSpsc<RegionKind::memfd, Publish::relaxed>;
+template struct ShmSpsc<RegionKind::memfd>;
+template struct ShmSpsc<RegionKind::named>;
 
 } // namespace ipcv::shm

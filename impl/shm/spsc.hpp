@@ -8,10 +8,6 @@
 // consumer sleeps on `data`, which the producer notifies after publishing; the producer on
 // `space`, which the consumer notifies after releasing. eof: the sender closed and the ring is
 // drained; peer_gone: the other side closed or its process died (noticed within a 5 ms slice).
-//
-// `shm-spsc-relaxed` is the same ring without the store-load fence after publishing an index
-// (fence.hpp): several times the small-message throughput, but a message becomes visible
-// shortly after send returns, so it does not claim `linearizable` (the engine shows why).
 #pragma once
 
 #include "endpoint.hpp"
@@ -30,15 +26,9 @@ struct SpscLayout {
 inline constexpr std::uint32_t kSpscLayout = 0x53505331; // "SPS1"
 inline constexpr std::uint64_t kRingOffset = align_up(sizeof(SpscLayout), kCacheLine);
 
-/// How a side makes its change visible: `fenced` before its call returns (linearizable),
-/// `relaxed` shortly after (no store-load fence on the fast path; fence.hpp).
-enum class Publish { fenced, relaxed };
-
 /// ShmSpsc is the shared-memory single-producer single-consumer byte ring channel.
-template <RegionKind K, Publish P = Publish::fenced> struct ShmSpsc {
-  static constexpr std::string_view kName = P == Publish::relaxed ? "shm-spsc-relaxed"
-                                            : K == RegionKind::memfd ? "shm-spsc"
-                                                                     : "shm-spsc-named";
+template <RegionKind K> struct ShmSpsc {
+  static constexpr std::string_view kName = K == RegionKind::memfd ? "shm-spsc" : "shm-spsc-named";
   static constexpr std::size_t kMaxMessage = 1024 * 1024;
   static constexpr std::size_t kDefaultCapacity = 6; // max-size messages in the 8 MiB ring
   static constexpr std::size_t kMaxRing = std::size_t{1} << 30;
@@ -91,17 +81,13 @@ template <RegionKind K, Publish P = Publish::fenced> struct ShmSpsc {
 
 using ShmSpscChannel = ShmSpsc<RegionKind::memfd>;
 using ShmSpscNamedChannel = ShmSpsc<RegionKind::named>;
-using ShmSpscRelaxedChannel = ShmSpsc<RegionKind::memfd, Publish::relaxed>;
 static_assert(Channel<ShmSpscChannel>, "ShmSpscChannel must satisfy the Channel contract");
 static_assert(Channel<ShmSpscNamedChannel>,
               "ShmSpscNamedChannel must satisfy the Channel contract");
-static_assert(Channel<ShmSpscRelaxedChannel>,
-              "ShmSpscRelaxedChannel must satisfy the Channel contract");
 
 } // namespace ipcv::shm
 
 namespace ipcv {
 using shm::ShmSpscChannel;
 using shm::ShmSpscNamedChannel;
-using shm::ShmSpscRelaxedChannel;
 } // namespace ipcv
