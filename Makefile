@@ -23,7 +23,7 @@ help:
 	@echo "make check-fast  the default build's tests only"
 	@echo "make check-tsan  the tests under ThreadSanitizer (build-tsan/)"
 	@echo "make check-asan  the tests under AddressSanitizer + UBSan (build-asan/)"
-	@echo "make check-valgrind  Memcheck and Helgrind over a subset of the default build's tests"
+	@echo "make check-valgrind  Memcheck over a test subset, Helgrind and DRD over the shm thread tests"
 	@echo "make bench       ipcbench (all channels, sizes, baselines) and the engine's time to catch each fixture"
 	@echo "make deps        install the Debian packages the project needs"
 	@echo "make             build into $(BUILD)/ (CLI: $(BUILD)/bin/ipcverify)"
@@ -80,10 +80,16 @@ check-valgrind: deps
 	@JOBS=$(JOBS) sanitizer_runs/valgrind.sh $(BUILD)
 
 # Benchmarks, never part of check: figures are ratios within one run on a quiet machine.
+# ipcbench comes from its own build without test instrumentation (perturbation points, Valgrind
+# annotations); the engine's time to catch needs the default build.
+BENCH_BUILD ?= build-bench
 bench: deps
 	@$(MAKE) --no-print-directory build
+	cmake -G Ninja -S . -B $(BENCH_BUILD) -DIPCV_PERTURB=OFF -DIPCV_VALGRIND=OFF \
+	  -DIPCV_BUILD_TESTS=OFF $(CMAKE_ARGS) >/dev/null
+	cmake --build $(BENCH_BUILD) --target ipcbench -j $(JOBS)
 	@mkdir -p $(BUILD)/report
-	$(BUILD)/bin/ipcbench --json $(BUILD)/report/bench.json
+	$(BENCH_BUILD)/bin/ipcbench --json $(BUILD)/report/bench.json
 	bench/catch_time.sh $(BUILD) 9 process
 	bench/catch_time.sh $(BUILD) 9 thread
 

@@ -4,7 +4,9 @@ set_property(CACHE IPCV_SANITIZER PROPERTY STRINGS none thread address)
 option(IPCV_WERROR "Treat warnings as errors" ON)
 option(IPCV_BUILD_TESTS "Build the tests (default: when ipcverify is the top-level project)" ${PROJECT_IS_TOP_LEVEL})
 option(IPCV_PERTURB "Compile the perturbation points of the reference channels" ON)
-option(IPCV_VALGRIND "Compile the Valgrind client annotations (happens-before/after) of the lock-free code, for Helgrind/DRD runs" OFF)
+# On by default, so the Helgrind/DRD runs need no build of their own: outside Valgrind each
+# annotation is a few register instructions. Benchmark builds (`make bench`) turn it off.
+option(IPCV_VALGRIND "Compile the Valgrind client annotations (happens-before/after) of the lock-free code, for Helgrind/DRD runs" ON)
 
 foreach(opt IPCV_SANITIZER IPCV_WERROR IPCV_BUILD_TESTS IPCV_PERTURB IPCV_VALGRIND)
   message(STATUS "ipcverify option ${opt} = ${${opt}}")

@@ -36,7 +36,13 @@ MEMCHECK_SUBSET=(
 HELGRIND_SUBSET=(
   "impl_tests|ShmThreads.*|the shm byte ring, queue and register on threads, blocking and polling"
 )
-HELGRIND_BUILD=${HELGRIND_BUILD:-build-vg}
+# The default build carries the annotations (cmake/options.cmake), so it serves as is; a
+# build configured without them gets an annotated twin in build-vg/.
+if grep -q '^IPCV_VALGRIND:BOOL=ON' "$B/CMakeCache.txt" 2>/dev/null; then
+  HELGRIND_BUILD=${HELGRIND_BUILD:-$B}
+else
+  HELGRIND_BUILD=${HELGRIND_BUILD:-build-vg}
+fi
 
 fail() { ipcv_log "FAILED: $*"; failed=1; }
 failed=0
@@ -54,6 +60,10 @@ ipcv_timed self-test-helgrind "$HERE/expect_failure.sh" --fixture "$HERE/fixture
 # with line tables only (-g1): reports still name file:line, and the build, almost all of this
 # part's time, needs about a quarter less CPU than at -O2 -g.
 helgrind_build() {
+  if [ "$HELGRIND_BUILD" = "$B" ]; then
+    ipcv_build "$B" "$@"
+    return
+  fi
   cmake -G Ninja -S "$IPCV_ROOT" -B "$HELGRIND_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DIPCV_VALGRIND=ON >/dev/null &&
     ipcv_build "$HELGRIND_BUILD" "$@"
