@@ -48,6 +48,17 @@ protected:
   WaitWord *wake_[2] = {nullptr, nullptr};
 };
 
+/// RegionLifecycle is the part of the Channel contract every shm channel answers the same way:
+/// its Address holds the RegionAddress `region`, and the region is all there is to detach,
+/// destroy and name. A channel inherits it (`struct ShmX : RegionLifecycle`).
+struct RegionLifecycle {
+  template <class A> static void detach(const A &a) noexcept { detach_region(a.region); }
+  template <class A> static void destroy(const A &a) noexcept { destroy_region(a.region); }
+  template <class A> static std::vector<NamedObject> named_objects(const A &a) {
+    return region_objects(a.region);
+  }
+};
+
 /// A Layout type T placed at the start of a mapping.
 template <class T> T *layout_of(const Mapping &m) noexcept {
   return std::launder(reinterpret_cast<T *>(m.base()));

@@ -30,7 +30,7 @@ inline constexpr std::uint32_t kMpmcLayout = 0x4d504d31; // "MPM1"
 inline constexpr std::uint64_t kSlotsOffset = align_up(sizeof(MpmcLayout), kCacheLine);
 
 /// ShmMpmc is the shared-memory many-to-many bounded queue channel.
-template <RegionKind K> struct ShmMpmc {
+template <RegionKind K> struct ShmMpmc : RegionLifecycle {
   static constexpr std::string_view kName = K == RegionKind::memfd ? "shm-mpmc" : "shm-mpmc-named";
   static constexpr std::size_t kMaxMessage = 4096;
   static constexpr std::size_t kDefaultCapacity = 128;
@@ -74,11 +74,6 @@ template <RegionKind K> struct ShmMpmc {
   static Expected<Address> prepare(const Config &cfg);
   static Expected<Sender> connect_sender(const Address &a);
   static Expected<Receiver> connect_receiver(const Address &a);
-  static void detach(const Address &a) noexcept { detach_region(a.region); }
-  static void destroy(const Address &a) noexcept { destroy_region(a.region); }
-  static std::vector<NamedObject> named_objects(const Address &a) {
-    return region_objects(a.region);
-  }
 };
 
 using ShmMpmcChannel = ShmMpmc<RegionKind::memfd>;

@@ -28,7 +28,7 @@ inline constexpr std::uint32_t kRegisterLayout = 0x52454731; // "REG1"
 inline constexpr std::uint64_t kCopiesOffset = align_up(sizeof(RegisterLayout), kCacheLine);
 
 /// ShmRegister is the shared-memory latest-value register channel.
-template <RegionKind K> struct ShmRegister {
+template <RegionKind K> struct ShmRegister : RegionLifecycle {
   static constexpr std::string_view kName =
       K == RegionKind::memfd ? "shm-register" : "shm-register-named";
   static constexpr std::size_t kMaxMessage = 4096;
@@ -68,11 +68,6 @@ template <RegionKind K> struct ShmRegister {
   static Expected<Address> prepare(const Config &cfg);
   static Expected<Sender> connect_sender(const Address &a);
   static Expected<Receiver> connect_receiver(const Address &a);
-  static void detach(const Address &a) noexcept { detach_region(a.region); }
-  static void destroy(const Address &a) noexcept { destroy_region(a.region); }
-  static std::vector<NamedObject> named_objects(const Address &a) {
-    return region_objects(a.region);
-  }
 };
 
 using ShmRegisterChannel = ShmRegister<RegionKind::memfd>;

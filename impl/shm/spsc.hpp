@@ -27,7 +27,7 @@ inline constexpr std::uint32_t kSpscLayout = 0x53505331; // "SPS1"
 inline constexpr std::uint64_t kRingOffset = align_up(sizeof(SpscLayout), kCacheLine);
 
 /// ShmSpsc is the shared-memory single-producer single-consumer byte ring channel.
-template <RegionKind K> struct ShmSpsc {
+template <RegionKind K> struct ShmSpsc : RegionLifecycle {
   static constexpr std::string_view kName = K == RegionKind::memfd ? "shm-spsc" : "shm-spsc-named";
   static constexpr std::size_t kMaxMessage = 1024 * 1024;
   static constexpr std::size_t kDefaultCapacity = 6; // max-size messages in the 8 MiB ring
@@ -72,11 +72,6 @@ template <RegionKind K> struct ShmSpsc {
   static Expected<Address> prepare(const Config &cfg);
   static Expected<Sender> connect_sender(const Address &a);
   static Expected<Receiver> connect_receiver(const Address &a);
-  static void detach(const Address &a) noexcept { detach_region(a.region); }
-  static void destroy(const Address &a) noexcept { destroy_region(a.region); }
-  static std::vector<NamedObject> named_objects(const Address &a) {
-    return region_objects(a.region);
-  }
 };
 
 using ShmSpscChannel = ShmSpsc<RegionKind::memfd>;
