@@ -9,12 +9,20 @@ rc::Gen<harness::Workload> workload(const WorkloadSpace &space) {
   return rc::gen::exec([space] {
     using harness::Placement;
     harness::Workload w;
+    // Counts grow with rapidcheck's size (0 to 100 over a campaign, then again), as in
+    // QuickCheck: the first cases are small, so a bug that small cases show is found small and
+    // needs few shrink steps (each costs a whole run: about one bound for a hang).
+    const auto grow = static_cast<std::uint32_t>(
+        std::clamp(*rc::gen::withSize([](int s) { return rc::gen::just(s); }), 0, 100));
+    const auto grown = [&](std::uint32_t most) {
+      return std::max(1u, std::min(most, 1 + most * grow / 100));
+    };
     const auto side = [&](unsigned claimed) {
-      return std::max(1u, std::min<unsigned>(claimed, space.max_actors));
+      return grown(std::max(1u, std::min<unsigned>(claimed, space.max_actors)));
     };
     w.senders = *rc::gen::inRange<std::uint32_t>(1, side(space.claims.max_senders) + 1);
     w.receivers = *rc::gen::inRange<std::uint32_t>(1, side(space.claims.max_receivers) + 1);
-    w.messages = *rc::gen::inRange<std::uint32_t>(1, space.max_messages + 1);
+    w.messages = *rc::gen::inRange<std::uint32_t>(1, grown(space.max_messages) + 1);
     const std::uint32_t lo = 16;
     const std::uint32_t hi = static_cast<std::uint32_t>(std::max<std::size_t>(space.claims.max_message, lo));
     // Edge sizes (the minimum and the maximum) are as likely as everything in between.
