@@ -41,29 +41,6 @@ std::int64_t now_ns() noexcept {
       .count();
 }
 
-/// A Shared<T> is one T in an anonymous MAP_SHARED mapping, made before fork so that the
-/// children's writes are seen by the parent.
-template <class T> class Shared {
-public:
-  Shared() {
-    void *p = ::mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-      throw std::bad_alloc();
-    p_ = new (p) T{};
-  }
-  ~Shared() {
-    p_->~T();
-    ::munmap(p_, sizeof(T));
-  }
-  Shared(const Shared &) = delete;
-  Shared &operator=(const Shared &) = delete;
-  T *operator->() const noexcept { return p_; }
-  T &operator*() const noexcept { return *p_; }
-
-private:
-  T *p_;
-};
-
 /// A Line is one cache line holding a sequence number; two of them sit 128 bytes apart, so the
 /// adjacent-line prefetcher does not pair them either.
 struct alignas(128) Line {
@@ -563,7 +540,7 @@ double measure_memcpy_gbps(std::size_t bytes, int repeats) {
 
 bool measure_cacheline_rtt(std::uint64_t iterations, const CpuPair &cpus, Baselines &out,
                            std::string &error) {
-  Shared<Report> rep;
+  harness::SharedBlock<Report> rep;
   harness::Barrier bar(2);
   const Deadline d = Clock::now() + std::chrono::seconds(30);
   auto side = [&](int index) -> int {
@@ -620,7 +597,7 @@ Measurement run_point(const Point &p, const Budget &b, const CpuPair &cpus) {
   if (p.pattern == Pattern::pingpong && !prepare(back))
     return m;
 
-  Shared<Report> rep;
+  harness::SharedBlock<Report> rep;
   harness::Barrier bar(2);
   const Deadline d = Clock::now() + watchdog(b);
   AnyInstance *f = &**fwd;

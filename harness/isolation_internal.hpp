@@ -42,28 +42,6 @@ struct Note {
   std::string get() const { return std::string(text, ::strnlen(text, sizeof text)); }
 };
 
-/// A T in an anonymous shared mapping, made before fork so that parent and children see it.
-template <class T> class SharedBlock {
-public:
-  SharedBlock() {
-    void *p = ::mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-      throw std::runtime_error("isolation probe: mmap of a shared page failed");
-    t_ = new (p) T{};
-  }
-  ~SharedBlock() {
-    t_->~T();
-    ::munmap(t_, sizeof(T));
-  }
-  SharedBlock(const SharedBlock &) = delete;
-  SharedBlock &operator=(const SharedBlock &) = delete;
-  T *operator->() const noexcept { return t_; }
-  T &operator*() const noexcept { return *t_; }
-
-private:
-  T *t_;
-};
-
 /// One prepared instance that is always destroyed; destroy() says what it left behind.
 class Instance {
 public:

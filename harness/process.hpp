@@ -5,7 +5,9 @@
 #include "impl/channel.hpp"
 
 #include <functional>
+#include <new>
 #include <string>
+#include <sys/mman.h>
 #include <sys/types.h>
 
 namespace ipcv::harness {
@@ -31,6 +33,29 @@ pid_t spawn(const std::function<int()> &body);
 /// timed_out. No zombie is left behind. Results are in the order of `pids`.
 std::vector<ChildExit> reap(const std::vector<pid_t> &pids, Deadline d,
                             const std::function<bool()> &give_up = {});
+
+/// A SharedBlock is one T in an anonymous MAP_SHARED mapping, made before fork so that the
+/// parent and its children see the same T. Throws std::bad_alloc when the mapping fails.
+template <class T> class SharedBlock {
+public:
+  SharedBlock() {
+    void *p = ::mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+      throw std::bad_alloc();
+    t_ = new (p) T{};
+  }
+  ~SharedBlock() {
+    t_->~T();
+    ::munmap(t_, sizeof(T));
+  }
+  SharedBlock(const SharedBlock &) = delete;
+  SharedBlock &operator=(const SharedBlock &) = delete;
+  T *operator->() const noexcept { return t_; }
+  T &operator*() const noexcept { return *t_; }
+
+private:
+  T *t_;
+};
 
 /// A Barrier in a shared anonymous mapping: `n` processes or threads call arrive_and_wait();
 /// all leave together. Made before fork. Waits on a shared futex, never sleeps a fixed time.

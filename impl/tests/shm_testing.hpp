@@ -3,6 +3,7 @@
 // that no /dev/shm entry of this process and no child process remains.
 #pragma once
 
+#include "harness/process.hpp"
 #include "impl/os.hpp"
 #include "impl/shm/mpmc.hpp"
 #include "impl/shm/register.hpp"
@@ -83,24 +84,7 @@ inline bool intact(std::span<const std::byte> m, std::uint32_t producer, std::ui
   return true;
 }
 
-/// Memory shared with forked children, zero-filled, unmapped on destruction.
-template <class T> class SharedBlock {
-public:
-  SharedBlock() {
-    void *p = ::mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-      std::abort();
-    t_ = new (p) T{};
-  }
-  ~SharedBlock() { ::munmap(t_, sizeof(T)); }
-  SharedBlock(const SharedBlock &) = delete;
-  SharedBlock &operator=(const SharedBlock &) = delete;
-  T *operator->() const { return t_; }
-  T &operator*() const { return *t_; }
-
-private:
-  T *t_ = nullptr;
-};
+using harness::SharedBlock; // memory shared with forked children
 
 /// A Barrier releases its waiters once `n` processes arrived (futex, process-shared).
 struct Barrier {
