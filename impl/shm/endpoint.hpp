@@ -59,6 +59,23 @@ struct RegionLifecycle {
   }
 };
 
+/// try_recv's answer for a poller: `pop` once; when that finds nothing, look at the senders
+/// (their liveness at most once per kSlice, tracked in `next_look`) and, when none may still
+/// send, pop once more, since a sender closes only after its last send, before answering eof
+/// or peer_gone.
+template <class Pop>
+RecvStatus poll_pop(Pop &&pop, const PeerSide &senders, unsigned expected,
+                    Deadline &next_look) noexcept {
+  RecvStatus s = pop();
+  if (s.result != Result::empty)
+    return s;
+  const Result done = senders_done(senders, expected, next_look, kSlice);
+  if (done == Result::ok)
+    return s;
+  s = pop();
+  return s.result == Result::empty ? RecvStatus{Status{done}} : s;
+}
+
 /// A Layout type T placed at the start of a mapping.
 template <class T> T *layout_of(const Mapping &m) noexcept {
   return std::launder(reinterpret_cast<T *>(m.base()));

@@ -102,20 +102,11 @@ template <RegionKind K>
 RecvStatus ShmSpsc<K>::Receiver::try_recv(std::span<std::byte> buf) noexcept {
   if (!is_open())
     return Status{Result::error, EBADF, "receiver is closed"};
-  RecvStatus s = c_.try_pop(buf);
-  if (s.result == Result::empty) {
-    // A poller must learn that the stream ended: look at the senders (liveness once per
-    // slice), then try once more, since a sender closes only after its last send.
-    auto *l = layout_of<SpscLayout>(map_);
-    const Result done = senders_done(l->peers.senders, a_.senders, next_look_, kSlice);
-    if (done != Result::ok) {
-      s = c_.try_pop(buf);
-      if (s.result == Result::empty)
-        return Status{done};
-    }
-  }
+  auto *l = layout_of<SpscLayout>(map_);
+  RecvStatus s =
+      poll_pop([&] { return c_.try_pop(buf); }, l->peers.senders, a_.senders, next_look_);
   if (s.ok() || s.result == Result::too_large)
-    notify(layout_of<SpscLayout>(map_)->space);
+    notify(l->space);
   return s;
 }
 
