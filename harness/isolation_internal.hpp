@@ -14,9 +14,11 @@
 #include <map>
 #include <memory>
 #include <new>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <sys/mman.h>
 #include <sys/types.h>
 #include <vector>
@@ -119,6 +121,20 @@ std::set<std::string> keys_of(const std::vector<SharedMap> &v);
 std::string anonymous_kinds(const std::map<int, std::string> &fds_before,
                             const std::map<int, std::string> &fds_after,
                             const std::set<std::string> &maps_before);
+
+/// What this process had open and mapped before a `prepare`, to tell what it made unnamed.
+struct Before {
+  std::map<int, std::string> fds = open_fds();
+  std::set<std::string> maps = keys_of(shared_maps());
+};
+
+/// When `inst` made no named object: destroys it and answers not applicable, naming the
+/// anonymous kinds it made and `why` a name was wanted ("no name to try"). Otherwise nothing.
+std::optional<ProbeResult> unnamed(Probe p, Instance &inst, const Before &before,
+                                   std::string_view why);
+
+/// Not applicable when messages of at most `max` bytes cannot carry their identity.
+std::optional<ProbeResult> too_small_for_identity(Probe p, std::size_t max);
 
 /// The unprivileged identity a probe child becomes: `nobody`, or 65534 where it is unknown.
 struct Identity {

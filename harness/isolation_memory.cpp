@@ -43,9 +43,8 @@ struct CopyNotes {
 ProbeResult copy_semantics(const ChannelEntry &e) {
   constexpr Probe kP = Probe::copy_semantics;
   const std::size_t max = e.claims.max_message;
-  if (max < spec::kMinMessageSize)
-    return result(kP, ProbeResult::not_applicable,
-                  fmt::format("messages of at most {} bytes cannot carry their identity", max));
+  if (auto na = too_small_for_identity(kP, max))
+    return *na;
   // The sender's shared buffer exists before the channel does, like a buffer pool: any
   // process forked afterwards (the receiver too) maps it at the same address.
   const std::size_t shared_bytes = 2 * max + 4096;

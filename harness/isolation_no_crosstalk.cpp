@@ -36,9 +36,8 @@ std::size_t crosstalk_len(std::uint64_t i, std::size_t max) {
 ProbeResult no_crosstalk(const ChannelEntry &e) {
   constexpr Probe kP = Probe::no_crosstalk;
   const std::size_t max = e.claims.max_message;
-  if (max < spec::kMinMessageSize)
-    return result(kP, ProbeResult::not_applicable,
-                  fmt::format("messages of at most {} bytes cannot carry their identity", max));
+  if (auto na = too_small_for_identity(kP, max))
+    return *na;
   const bool reg = is_register(e);
   Instance a(e, probe_config());
   if (!a)

@@ -176,18 +176,13 @@ ProbeResult no_squat(const ChannelEntry &e) {
   std::vector<std::string> names;
   NamedObject sample;
   {
-    const auto fds_before = open_fds();
-    const auto maps_before = keys_of(shared_maps());
+    const Before before;
     for (int i = 0; i < kNameSamples; ++i) {
       Instance inst(e, probe_config());
       if (!inst)
         return result(kP, ProbeResult::fail, "prepare failed: " + inst.status().describe());
-      if (inst.named().empty()) {
-        const std::string kinds = anonymous_kinds(fds_before, open_fds(), maps_before);
-        inst.destroy();
-        return result(kP, ProbeResult::not_applicable,
-                      "anonymous objects only (" + kinds + "): no name to guess or squat");
-      }
+      if (auto na = unnamed(kP, inst, before, "no name to guess or squat"))
+        return *na;
       sample = inst.named()[0];
       names.push_back(sample.path);
       if (std::string left = inst.destroy(); !left.empty())

@@ -172,17 +172,12 @@ struct OwnerNotes {
 
 ProbeResult owner_only(const ChannelEntry &e) {
   constexpr Probe kP = Probe::owner_only;
-  const auto fds_before = open_fds();
-  const auto maps_before = keys_of(shared_maps());
+  const Before before;
   Instance inst(e, probe_config());
   if (!inst)
     return result(kP, ProbeResult::fail, "prepare failed: " + inst.status().describe());
-  if (inst.named().empty()) {
-    const std::string kinds = anonymous_kinds(fds_before, open_fds(), maps_before);
-    inst.destroy();
-    return result(kP, ProbeResult::not_applicable,
-                  "anonymous objects only (" + kinds + "): no name to try");
-  }
+  if (auto na = unnamed(kP, inst, before, "no name to try"))
+    return *na;
   if (::geteuid() != 0)
     return result(kP, ProbeResult::skipped,
                   fmt::format("not running as root (euid {}): cannot become another user to try "

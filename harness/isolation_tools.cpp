@@ -2,6 +2,8 @@
 // the inventory of what this process holds, and dropping a child to an unprivileged identity.
 #include "isolation_internal.hpp"
 
+#include "specs/message.hpp"
+
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -180,6 +182,23 @@ std::string drop_to(const Identity &id) {
   if (::setuid(0) == 0)
     return "uid 0 could be regained";
   return "";
+}
+
+std::optional<ProbeResult> unnamed(Probe p, Instance &inst, const Before &before,
+                                   std::string_view why) {
+  if (!inst.named().empty())
+    return std::nullopt;
+  const std::string kinds = anonymous_kinds(before.fds, open_fds(), before.maps);
+  inst.destroy();
+  return result(p, ProbeResult::not_applicable,
+                fmt::format("anonymous objects only ({}): {}", kinds, why));
+}
+
+std::optional<ProbeResult> too_small_for_identity(Probe p, std::size_t max) {
+  if (max >= spec::kMinMessageSize)
+    return std::nullopt;
+  return result(p, ProbeResult::not_applicable,
+                fmt::format("messages of at most {} bytes cannot carry their identity", max));
 }
 
 } // namespace ipcv::harness::isolation_detail
