@@ -132,17 +132,20 @@ std::vector<SpecResult> run_campaign(const ChannelEntry &entry, const Options &o
     // Shrinking often proposes a workload it already tried (a change to a value the workload
     // does not use, such as the seed of an unused plan); a hang costs a whole bound per run,
     // so each distinct workload runs once while shrinking and its verdict is reused.
-    std::map<std::string, std::vector<std::string>> shrink_seen; // workload -> failing specs
-    std::map<std::string, std::vector<SpecOutcome>> shrink_outcomes;
+    struct Seen {
+      std::vector<std::string> failing; ///< targeted specs it broke (none: it passed)
+      std::vector<SpecOutcome> outcomes;
+    };
+    std::map<std::string, Seen> shrink_seen; // by workload text
     auto property = [&] {
       const harness::Workload w = *gen::workload(space);
       if (!budget_left(start, o.budget_s) && !shrinking) return; // out of time: stop quietly
       if (!shrinking && cases >= o.cases) return;
       const std::string text = harness::to_string(w);
       if (auto seen = shrink_seen.find(text); shrinking && seen != shrink_seen.end()) {
-        if (seen->second.empty()) return;
-        last_failure.emplace(w, shrink_outcomes[text]);
-        RC_FAIL(fmt::format("broken: {}", fmt::join(seen->second, ", ")));
+        if (seen->second.failing.empty()) return;
+        last_failure.emplace(w, seen->second.outcomes);
+        RC_FAIL(fmt::format("broken: {}", fmt::join(seen->second.failing, ", ")));
       }
       const harness::RunResult r = harness::run_case(entry, w, run_opts);
       const auto outcomes = harness::judge(entry, w, r, specs);
@@ -165,10 +168,7 @@ std::vector<SpecResult> run_campaign(const ChannelEntry &entry, const Options &o
         ++cases;
         if (o.progress) o.progress(cases, broken);
       }
-      if (shrinking || !failing.empty()) {
-        shrink_seen[text] = failing;
-        if (!failing.empty()) shrink_outcomes[text] = outcomes;
-      }
+      if (shrinking || !failing.empty()) shrink_seen[text] = Seen{failing, outcomes};
       if (!failing.empty()) {
         shrinking = true;
         last_failure.emplace(w, outcomes);
