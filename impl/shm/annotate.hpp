@@ -3,8 +3,9 @@
 // are plain moves, so every byte handed over through an atomic index looks like a data race.
 // At each SYNC POINT the shm code therefore states the edge its release/acquire pair creates,
 // and it names the words that are only ever accessed atomically so that the checkers leave
-// them alone. Compiled in only with IPCV_VALGRIND (the CMake option of that name, which
-// sanitizer_runs/valgrind.sh sets for its Helgrind build); otherwise every macro is empty.
+// them alone. Compiled in with IPCV_VALGRIND (the CMake option of that name: on in the default
+// build, whose tests Helgrind and DRD run; off in the benchmark build); otherwise every macro
+// is empty. Outside Valgrind a client request is a few register instructions.
 #pragma once
 
 #if defined(IPCV_VALGRIND) && IPCV_VALGRIND
