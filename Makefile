@@ -9,11 +9,11 @@ CMAKE_ARGS ?=
 PACKAGES := make g++ clang libclang-rt-14-dev cmake ninja-build pkg-config git procps \
             libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev valgrind \
             libcli11-dev libsimdjson-dev nlohmann-json3-dev libxxhash-dev libfmt-dev \
-            llvm-14 perl-base mount
+            llvm-14 clang-format-14 perl-base mount
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps verify check check-fast check-tsan check-asan check-valgrind bench clean help
+.PHONY: all build deps verify check check-fast check-tsan check-asan check-valgrind bench format clean help
 
 all: build
 
@@ -25,6 +25,7 @@ help:
 	@echo "make check-asan  the tests under AddressSanitizer + UBSan (build-asan/)"
 	@echo "make check-valgrind  Memcheck over a test subset, Helgrind and DRD over the shm thread tests"
 	@echo "make bench       ipcbench (all channels, sizes, baselines) and the engine's time to catch each fixture"
+	@echo "make format      rewrite the C++ files as .clang-format says (make check fails on a difference)"
 	@echo "make deps        install the Debian packages the project needs"
 	@echo "make             build into $(BUILD)/ (CLI: $(BUILD)/bin/ipcverify)"
 
@@ -92,6 +93,9 @@ bench: deps
 	$(BENCH_BUILD)/bin/ipcbench --json $(BUILD)/report/bench.json
 	bench/catch_time.sh $(BUILD) 9 process
 	bench/catch_time.sh $(BUILD) 9 thread
+
+format: deps
+	@ci/format.sh --fix
 
 clean:
 	rm -rf build build-*

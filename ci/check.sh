@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make check`: every configuration of the project's own tests, one after the other, then the
 # hygiene of the whole run. Steps: the default build's tests, ThreadSanitizer, ASan+UBSan,
-# the Valgrind subset, the fuzz smoke, the hygiene self-test, hygiene. A failed step does not
+# the Valgrind subset, the fuzz smoke, the formatting check, the hygiene self-test, hygiene. A failed step does not
 # stop the others; the summary lists each step's wall time and result, and the exit status is
 # non-zero when any step failed.
 #
@@ -57,6 +57,7 @@ else
   results+=("$(printf '%-16s %5s   %s' fuzz-smoke - 'skipped (impl/shm/fuzz/run.sh missing)')")
   skipped=$((skipped + 1))
 fi
+step format ci/format.sh
 step hygiene-self ci/hygiene_selftest.sh
 step hygiene ci/hygiene.sh compare "$snapshot"
 

@@ -41,7 +41,8 @@ Arena::Arena(std::uint32_t actors, std::uint32_t capacity) : actors_(actors), ca
   bytes_ = log_bytes_ * actors;
   void *p = ::mmap(nullptr, bytes_ ? bytes_ : 64, PROT_READ | PROT_WRITE,
                    MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) throw std::runtime_error("arena: mmap failed");
+  if (p == MAP_FAILED)
+    throw std::runtime_error("arena: mmap failed");
   base_ = static_cast<std::byte *>(p); // zero-filled: every count and flag starts at 0
 }
 
@@ -77,7 +78,8 @@ Arena::Slot Arena::begin(std::uint32_t actor, spec::Op op, const spec::MsgId *ms
 
 void Arena::end(std::uint32_t actor, Slot slot, spec::Res res, const spec::MsgId *msg,
                 std::uint32_t len, bool intact) noexcept {
-  if (slot < 0) return;
+  if (slot < 0)
+    return;
   Record &r = log(actor)->records[slot];
   r.ret = now_ns();
   r.res = static_cast<std::uint8_t>(res);
@@ -86,7 +88,8 @@ void Arena::end(std::uint32_t actor, Slot slot, spec::Res res, const spec::MsgId
     r.producer = msg->producer;
     r.seq = msg->seq;
   }
-  if (msg != nullptr || r.op != static_cast<std::uint8_t>(spec::Op::send)) r.len = len;
+  if (msg != nullptr || r.op != static_cast<std::uint8_t>(spec::Op::send))
+    r.len = len;
   r.intact = intact;
   // SYNC POINT WRITE: arena completion — without release, a reader could see done=1 with the
   // return time or result of the call still unwritten.
@@ -103,7 +106,8 @@ std::optional<Arena::LastCall> Arena::last_call(std::uint32_t actor) const noexc
   const Log *l = log(actor);
   // SYNC POINT READ: arena record (pairs with the release in begin)
   const std::uint32_t n = std::min(l->count.load(std::memory_order_acquire), capacity_);
-  if (n == 0) return std::nullopt;
+  if (n == 0)
+    return std::nullopt;
   const Record &r = l->records[n - 1];
   LastCall c{static_cast<spec::Op>(r.op), true, spec::Res::pending, r.call, 0};
   // SYNC POINT READ: arena completion (pairs with the release in end)
@@ -117,7 +121,8 @@ std::optional<Arena::LastCall> Arena::last_call(std::uint32_t actor) const noexc
 
 bool Arena::overflowed() const noexcept {
   for (std::uint32_t a = 0; a < actors_; ++a)
-    if (log(a)->overflow.load(std::memory_order_relaxed)) return true;
+    if (log(a)->overflow.load(std::memory_order_relaxed))
+      return true;
   return false;
 }
 

@@ -39,10 +39,10 @@ public:
   /// LastCall is the newest call an actor recorded, as seen while the actors still run.
   struct LastCall {
     spec::Op op;
-    bool pending;       ///< not returned yet
-    spec::Res res;      ///< when returned
-    std::int64_t call;  ///< ns, the clock of now_ns()
-    std::int64_t ret;   ///< ns, when returned
+    bool pending;      ///< not returned yet
+    spec::Res res;     ///< when returned
+    std::int64_t call; ///< ns, the clock of now_ns()
+    std::int64_t ret;  ///< ns, when returned
   };
   /// The newest call of `actor`, or nothing when it recorded none. Safe to call from another
   /// process while the actor runs (a watchdog's view; the history is read after the run).

@@ -28,7 +28,8 @@ std::vector<std::byte> payload(std::uint32_t producer, std::uint64_t seq, std::s
 }
 
 bool same(std::span<const std::byte> got, const std::vector<std::byte> &want) {
-  return got.size() == want.size() && (want.empty() || std::memcmp(got.data(), want.data(), want.size()) == 0);
+  return got.size() == want.size() &&
+         (want.empty() || std::memcmp(got.data(), want.data(), want.size()) == 0);
 }
 
 std::string res(const Status &s) { return s.describe(); }
@@ -38,7 +39,8 @@ template <class Body>
 CheckOutcome with_instance(const ChannelEntry &e, const Config &cfg, Body &&body) {
   const Snapshot before = Snapshot::take();
   auto inst = e.prepare(cfg);
-  if (!inst) return CheckOutcome::failed("prepare: " + inst.status().describe());
+  if (!inst)
+    return CheckOutcome::failed("prepare: " + inst.status().describe());
   std::vector<NamedObject> named = (*inst)->named_objects();
   CheckOutcome out = body(**inst);
   (*inst)->destroy();
@@ -86,14 +88,17 @@ Pair connect_pair(AnyInstance &inst) {
 CheckOutcome round_trip(const ChannelEntry &e, std::size_t len) {
   return with_instance(e, one_to_one(), [&](AnyInstance &inst) {
     Pair p = connect_pair(inst);
-    if (!p.error.empty()) return CheckOutcome::failed(p.error);
+    if (!p.error.empty())
+      return CheckOutcome::failed(p.error);
     inst.detach();
     const auto msg = payload(1, 7, len);
     Status s = p.s->send(msg, after_ms(2000));
-    if (!s.ok()) return CheckOutcome::failed(fmt::format("send of {} bytes: {}", len, res(s)));
+    if (!s.ok())
+      return CheckOutcome::failed(fmt::format("send of {} bytes: {}", len, res(s)));
     std::vector<std::byte> buf(e.claims.max_message + 1);
     RecvStatus r = p.r->recv(buf, after_ms(2000));
-    if (!r.ok()) return CheckOutcome::failed(fmt::format("recv of {} bytes: {}", len, res(r)));
+    if (!r.ok())
+      return CheckOutcome::failed(fmt::format("recv of {} bytes: {}", len, res(r)));
     if (!same(std::span(buf).first(r.size), msg))
       return CheckOutcome::failed(
           fmt::format("sent {} bytes, received {} bytes that differ", len, r.size));
@@ -108,13 +113,14 @@ CheckOutcome max_size(const ChannelEntry &e) { return round_trip(e, e.claims.max
 CheckOutcome oversized(const ChannelEntry &e) {
   return with_instance(e, one_to_one(), [&](AnyInstance &inst) {
     Pair p = connect_pair(inst);
-    if (!p.error.empty()) return CheckOutcome::failed(p.error);
+    if (!p.error.empty())
+      return CheckOutcome::failed(p.error);
     inst.detach();
     const auto big = payload(1, 1, e.claims.max_message + 1);
     Status s = p.s->send(big, after_ms(500));
     if (s.result != Result::too_large)
-      return CheckOutcome::failed(fmt::format("send of max+1 = {} bytes returned {}, not too_large",
-                                              big.size(), res(s)));
+      return CheckOutcome::failed(
+          fmt::format("send of max+1 = {} bytes returned {}, not too_large", big.size(), res(s)));
     s = p.s->try_send(big);
     if (s.result != Result::too_large)
       return CheckOutcome::failed("try_send of max+1 bytes returned " + res(s));
@@ -128,14 +134,17 @@ CheckOutcome oversized(const ChannelEntry &e) {
 }
 
 CheckOutcome eof_after_close(const ChannelEntry &e) {
-  if (is_register(e)) return CheckOutcome::skipped("a register keeps its value: no end of stream");
+  if (is_register(e))
+    return CheckOutcome::skipped("a register keeps its value: no end of stream");
   return with_instance(e, one_to_one(), [&](AnyInstance &inst) {
     Pair p = connect_pair(inst);
-    if (!p.error.empty()) return CheckOutcome::failed(p.error);
+    if (!p.error.empty())
+      return CheckOutcome::failed(p.error);
     inst.detach();
     for (std::uint64_t i = 0; i < 2; ++i) {
       Status s = p.s->send(payload(1, i, 16), after_ms(2000));
-      if (!s.ok()) return CheckOutcome::failed("send: " + res(s));
+      if (!s.ok())
+        return CheckOutcome::failed("send: " + res(s));
     }
     p.s->close();
     std::vector<std::byte> buf(e.claims.max_message + 1);
@@ -155,10 +164,12 @@ CheckOutcome eof_after_close(const ChannelEntry &e) {
 }
 
 CheckOutcome try_eof(const ChannelEntry &e) {
-  if (is_register(e)) return CheckOutcome::skipped("a register keeps its value: no end of stream");
+  if (is_register(e))
+    return CheckOutcome::skipped("a register keeps its value: no end of stream");
   return with_instance(e, one_to_one(), [&](AnyInstance &inst) {
     Pair p = connect_pair(inst);
-    if (!p.error.empty()) return CheckOutcome::failed(p.error);
+    if (!p.error.empty())
+      return CheckOutcome::failed(p.error);
     inst.detach();
     std::vector<std::byte> buf(e.claims.max_message + 1);
     RecvStatus r = p.r->try_recv(buf);
@@ -170,7 +181,8 @@ CheckOutcome try_eof(const ChannelEntry &e) {
     // A poller must learn that the stream ended, or it polls forever: try_recv gives the
     // message, then eof (a channel that notices late may say empty for a while first).
     r = p.r->try_recv(buf);
-    if (!r.ok()) return CheckOutcome::failed("try_recv of a message sent before close: " + res(r));
+    if (!r.ok())
+      return CheckOutcome::failed("try_recv of a message sent before close: " + res(r));
     const Deadline give_up = after_ms(3000);
     do {
       r = p.r->try_recv(buf);
@@ -185,7 +197,8 @@ CheckOutcome try_eof(const ChannelEntry &e) {
 CheckOutcome timeout_prompt(const ChannelEntry &e) {
   return with_instance(e, one_to_one(), [&](AnyInstance &inst) {
     Pair p = connect_pair(inst);
-    if (!p.error.empty()) return CheckOutcome::failed(p.error);
+    if (!p.error.empty())
+      return CheckOutcome::failed(p.error);
     inst.detach();
     std::vector<std::byte> buf(e.claims.max_message + 1);
     const auto t0 = Clock::now();
@@ -194,13 +207,13 @@ CheckOutcome timeout_prompt(const ChannelEntry &e) {
     if (r.result != Result::timeout)
       return CheckOutcome::failed("recv on an empty channel returned " + res(r) + ", not timeout");
     if (took < milliseconds(100))
-      return CheckOutcome::failed(fmt::format(
-          "recv gave up after {} ms, before its 100 ms deadline",
-          std::chrono::duration_cast<milliseconds>(took).count()));
+      return CheckOutcome::failed(
+          fmt::format("recv gave up after {} ms, before its 100 ms deadline",
+                      std::chrono::duration_cast<milliseconds>(took).count()));
     if (took > milliseconds(2100))
-      return CheckOutcome::failed(fmt::format(
-          "recv with a 100 ms deadline returned after {} ms",
-          std::chrono::duration_cast<milliseconds>(took).count()));
+      return CheckOutcome::failed(
+          fmt::format("recv with a 100 ms deadline returned after {} ms",
+                      std::chrono::duration_cast<milliseconds>(took).count()));
     const auto t1 = Clock::now();
     r = p.r->recv(buf, t1 - milliseconds(1));
     if (r.result != Result::timeout)
@@ -216,7 +229,8 @@ long fill(AnySender &s, const ChannelEntry &e, std::string &why) {
   const long limit = static_cast<long>(e.claims.capacity) * 64 + 4096;
   for (long i = 0; i < limit; ++i) {
     Status st = s.try_send(payload(1, static_cast<std::uint64_t>(i), e.claims.max_message));
-    if (st.result == Result::full) return i;
+    if (st.result == Result::full)
+      return i;
     if (!st.ok()) {
       why = fmt::format("try_send {} returned {}", i, res(st));
       return -1;
@@ -228,15 +242,19 @@ long fill(AnySender &s, const ChannelEntry &e, std::string &why) {
 }
 
 CheckOutcome full_then_drains(const ChannelEntry &e) {
-  if (is_register(e)) return CheckOutcome::skipped("a register overwrites: never full");
+  if (is_register(e))
+    return CheckOutcome::skipped("a register overwrites: never full");
   return with_instance(e, one_to_one(), [&](AnyInstance &inst) {
     Pair p = connect_pair(inst);
-    if (!p.error.empty()) return CheckOutcome::failed(p.error);
+    if (!p.error.empty())
+      return CheckOutcome::failed(p.error);
     inst.detach();
     std::string why;
     long n = fill(*p.s, e, why);
-    if (n < 0) return CheckOutcome::failed(why);
-    if (n == 0) return CheckOutcome::failed("an empty channel reported full at once");
+    if (n < 0)
+      return CheckOutcome::failed(why);
+    if (n == 0)
+      return CheckOutcome::failed("an empty channel reported full at once");
     Status late = p.s->send(payload(1, 999999, e.claims.max_message), after_ms(100));
     if (late.result != Result::timeout)
       return CheckOutcome::failed("send on a full channel with a 100 ms deadline returned " +
@@ -248,23 +266,28 @@ CheckOutcome full_then_drains(const ChannelEntry &e) {
         return CheckOutcome::failed(fmt::format("draining message {} of {}: {}", i, n, res(r)));
       if (!same(std::span(buf).first(r.size),
                 payload(1, static_cast<std::uint64_t>(i), e.claims.max_message)))
-        return CheckOutcome::failed(fmt::format("message {} of {} came out wrong or out of order", i, n));
+        return CheckOutcome::failed(
+            fmt::format("message {} of {} came out wrong or out of order", i, n));
     }
     RecvStatus r = p.r->try_recv(buf);
     if (r.result != Result::empty)
-      return CheckOutcome::failed(fmt::format("after draining {} messages try_recv returned {}", n, res(r)));
+      return CheckOutcome::failed(
+          fmt::format("after draining {} messages try_recv returned {}", n, res(r)));
     return CheckOutcome::ok();
   });
 }
 
 CheckOutcome peer_gone(const ChannelEntry &e) {
-  if (is_register(e)) return CheckOutcome::skipped("a register never blocks its writer");
+  if (is_register(e))
+    return CheckOutcome::skipped("a register never blocks its writer");
   return with_instance(e, one_to_one(), [&](AnyInstance &inst) {
     Pair p = connect_pair(inst);
-    if (!p.error.empty()) return CheckOutcome::failed(p.error);
+    if (!p.error.empty())
+      return CheckOutcome::failed(p.error);
     inst.detach();
     std::string why;
-    if (fill(*p.s, e, why) < 0) return CheckOutcome::failed(why);
+    if (fill(*p.s, e, why) < 0)
+      return CheckOutcome::failed(why);
     p.r->close();
     const auto t0 = Clock::now();
     Status s = p.s->send(payload(1, 1, e.claims.max_message), t0 + milliseconds(3000));
@@ -285,8 +308,10 @@ CheckOutcome multi_process(const ChannelEntry &e, unsigned senders, std::uint64_
   Config cfg;
   cfg.senders = senders;
   cfg.receivers = 1;
-  void *mem = ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) return CheckOutcome::failed("mmap of the shared counters failed");
+  void *mem =
+      ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED)
+    return CheckOutcome::failed("mmap of the shared counters failed");
   auto *shared = new (mem) Shared{};
   const bool reg = is_register(e);
   const std::size_t max = e.claims.max_message;
@@ -294,21 +319,26 @@ CheckOutcome multi_process(const ChannelEntry &e, unsigned senders, std::uint64_
     std::vector<pid_t> pids;
     pid_t rx = spawn([&]() -> int {
       auto r = inst.connect_receiver();
-      if (!r) return 3;
+      if (!r)
+        return 3;
       inst.detach();
       std::vector<std::byte> buf(max + 1);
       std::vector<std::uint64_t> next(senders, 0);
       const Deadline give_up = after_ms(20000);
       for (;;) {
         RecvStatus st = (*r)->recv(buf, give_up);
-        if (st.result == Result::eof) break;
-        if (!st.ok()) return 4;
-        if (st.size < 12) return 5;
+        if (st.result == Result::eof)
+          break;
+        if (!st.ok())
+          return 4;
+        if (st.size < 12)
+          return 5;
         std::uint32_t producer;
         std::uint64_t seq;
         std::memcpy(&producer, buf.data(), 4);
         std::memcpy(&seq, buf.data() + 4, 8);
-        if (producer >= senders || !same(std::span(buf).first(st.size), payload(producer, seq, st.size))) {
+        if (producer >= senders ||
+            !same(std::span(buf).first(st.size), payload(producer, seq, st.size))) {
           shared->bad.fetch_add(1);
           return 6;
         }
@@ -318,7 +348,8 @@ CheckOutcome multi_process(const ChannelEntry &e, unsigned senders, std::uint64_
         }
         next[producer] = reg ? seq : seq + 1; // a register may return one version twice
         shared->received.fetch_add(1);
-        if (reg && seq + 1 == per_sender) break;
+        if (reg && seq + 1 == per_sender)
+          break;
       }
       return 0;
     });
@@ -326,13 +357,16 @@ CheckOutcome multi_process(const ChannelEntry &e, unsigned senders, std::uint64_
     for (unsigned k = 0; k < senders; ++k) {
       pids.push_back(spawn([&, k]() -> int {
         auto s = inst.connect_sender();
-        if (!s) return 3;
+        if (!s)
+          return 3;
         inst.detach();
         for (std::uint64_t i = 0; i < per_sender; ++i) {
           std::size_t len = 12 + (i * 37 + k) % (max - 11);
-          if (i % 97 == 0) len = max;
+          if (i % 97 == 0)
+            len = max;
           Status st = (*s)->send(payload(k, i, len), after_ms(20000));
-          if (!st.ok()) return 4;
+          if (!st.ok())
+            return 4;
         }
         (*s)->close();
         return 0;
@@ -345,10 +379,12 @@ CheckOutcome multi_process(const ChannelEntry &e, unsigned senders, std::uint64_
       if (!exits[i].clean())
         why += fmt::format("{}{} {}: {}", why.empty() ? "" : "; ", i == 0 ? "receiver" : "sender",
                            exits[i].pid, exits[i].describe());
-    if (!why.empty()) return CheckOutcome::failed(why);
+    if (!why.empty())
+      return CheckOutcome::failed(why);
     const auto got = shared->received.load();
     if (!reg && got != senders * per_sender)
-      return CheckOutcome::failed(fmt::format("received {} of {} messages", got, senders * per_sender));
+      return CheckOutcome::failed(
+          fmt::format("received {} of {} messages", got, senders * per_sender));
     return CheckOutcome::ok();
   });
   ::munmap(mem, sizeof(Shared));
@@ -358,7 +394,8 @@ CheckOutcome multi_process(const ChannelEntry &e, unsigned senders, std::uint64_
 CheckOutcome fork_round_trip(const ChannelEntry &e) { return multi_process(e, 1, 2000); }
 
 CheckOutcome fork_fan_in(const ChannelEntry &e) {
-  if (e.claims.max_senders < 2) return CheckOutcome::skipped("claims a single sender");
+  if (e.claims.max_senders < 2)
+    return CheckOutcome::skipped("claims a single sender");
   return multi_process(e, 3, 700);
 }
 
@@ -369,15 +406,16 @@ constexpr ConformanceCheck kChecks[] = {
     {"RejectsOversizedMessage", "max+1 bytes give too_large and nothing is delivered", oversized},
     {"ReportsEofAfterSendersClose", "eof once every sender closed and the channel is drained",
      eof_after_close},
-    {"TryRecvReportsEofAfterSendersClose", "a polling receiver learns the stream ended: try_recv gives eof",
-     try_eof},
-    {"TimesOutAtTheDeadline", "an empty recv returns timeout at its deadline, not before, not much after",
-     timeout_prompt},
-    {"ReportsFullAndDrainsInOrder", "try_send reports full; a full send times out; try_recv drains in order",
-     full_then_drains},
-    {"ReportsPeerGoneWhenReceiversClose", "a sender blocked on a full channel gets peer_gone when the receivers close",
-     peer_gone},
-    {"RoundTripsAcrossFork", "2000 messages from a forked sender reach a forked receiver, each child exits 0",
+    {"TryRecvReportsEofAfterSendersClose",
+     "a polling receiver learns the stream ended: try_recv gives eof", try_eof},
+    {"TimesOutAtTheDeadline",
+     "an empty recv returns timeout at its deadline, not before, not much after", timeout_prompt},
+    {"ReportsFullAndDrainsInOrder",
+     "try_send reports full; a full send times out; try_recv drains in order", full_then_drains},
+    {"ReportsPeerGoneWhenReceiversClose",
+     "a sender blocked on a full channel gets peer_gone when the receivers close", peer_gone},
+    {"RoundTripsAcrossFork",
+     "2000 messages from a forked sender reach a forked receiver, each child exits 0",
      fork_round_trip},
     {"FansInAcrossFork", "three forked senders reach one forked receiver in per-sender order",
      fork_fan_in},

@@ -10,10 +10,12 @@ namespace ipcv::harness {
 namespace {
 void list_into(const char *dir, std::set<std::string> &out) {
   DIR *d = ::opendir(dir);
-  if (d == nullptr) return;
+  if (d == nullptr)
+    return;
   while (dirent *e = ::readdir(d)) {
     std::string n = e->d_name;
-    if (n != "." && n != "..") out.insert(std::string(dir) + "/" + n);
+    if (n != "." && n != "..")
+      out.insert(std::string(dir) + "/" + n);
   }
   ::closedir(d);
 }
@@ -22,11 +24,12 @@ void list_into(const char *dir, std::set<std::string> &out) {
 bool object_exists(const NamedObject &o) {
   if (o.kind == "mqueue") {
     mqd_t q = ::mq_open(o.path.c_str(), O_RDONLY);
-    if (q == static_cast<mqd_t>(-1)) return errno != ENOENT;
+    if (q == static_cast<mqd_t>(-1))
+      return errno != ENOENT;
     ::mq_close(q);
     return true;
   }
-  struct stat st{};
+  struct stat st {};
   const std::string path = o.kind == "shm" ? "/dev/shm" + o.path : o.path;
   return ::stat(path.c_str(), &st) == 0;
 }
@@ -41,7 +44,8 @@ Snapshot Snapshot::take() {
 std::string Snapshot::leftovers(const Snapshot &after) const {
   std::string out;
   for (const auto &e : after.entries)
-    if (!entries.count(e)) out += e + "\n";
+    if (!entries.count(e))
+      out += e + "\n";
   return out;
 }
 

@@ -14,15 +14,18 @@ using spec::Res;
 std::vector<std::size_t> pending_events(const spec::History &h, std::optional<std::uint32_t> skip) {
   std::vector<std::size_t> out;
   for (std::size_t i = 0; i < h.events.size(); ++i)
-    if (h.events[i].pending() && !(skip && h.events[i].pid == *skip + 1)) out.push_back(i);
-  if (out.size() > 8) out.resize(8);
+    if (h.events[i].pending() && !(skip && h.events[i].pid == *skip + 1))
+      out.push_back(i);
+  if (out.size() > 8)
+    out.resize(8);
   return out;
 }
 
 std::vector<std::size_t> events_where(const spec::History &h, auto pred) {
   std::vector<std::size_t> out;
   for (std::size_t i = 0; i < h.events.size() && out.size() < 8; ++i)
-    if (pred(h.events[i])) out.push_back(i);
+    if (pred(h.events[i]))
+      out.push_back(i);
   return out;
 }
 
@@ -48,7 +51,8 @@ bool always_claimed(const std::string &spec) { return spec == kRun || spec == kI
 
 std::vector<std::string> judgeable_specs() {
   std::vector<std::string> out{kRun};
-  for (const auto &s : spec::catalog()) out.emplace_back(s.name);
+  for (const auto &s : spec::catalog())
+    out.emplace_back(s.name);
   out.emplace_back(kCrashSafety);
   out.emplace_back(kIsolation);
   return out;
@@ -90,10 +94,12 @@ std::vector<SpecOutcome> judge(const ChannelEntry &e, const Workload &w, const R
         o.explanation = fmt::format("after {} was killed, a survivor hung until the watchdog",
                                     actor_name(w, *r.crashed));
         o.timeline = spec::render_timeline(h, pending_events(h, r.crashed));
-      } else if (auto torn = events_where(h, [](const spec::Event &ev) {
-                   return ev.has_msg && ev.res == Res::ok && !ev.intact &&
-                          (ev.op == spec::Op::recv || ev.op == spec::Op::read);
-                 });
+      } else if (auto torn =
+                     events_where(h,
+                                  [](const spec::Event &ev) {
+                                    return ev.has_msg && ev.res == Res::ok && !ev.intact &&
+                                           (ev.op == spec::Op::recv || ev.op == spec::Op::read);
+                                  });
                  !torn.empty()) {
         o.kind = SpecOutcome::fail;
         o.explanation = fmt::format("after {} was killed, a survivor received a damaged message",
@@ -104,8 +110,8 @@ std::vector<SpecOutcome> judge(const ChannelEntry &e, const Workload &w, const R
           spec::Verdict v = nl->check(h, params);
           if (v.kind == spec::Verdict::fail) {
             o = from_verdict(name, claimed, v, h);
-            o.explanation = fmt::format("after {} was killed: {}", actor_name(w, *r.crashed),
-                                        v.explanation);
+            o.explanation =
+                fmt::format("after {} was killed: {}", actor_name(w, *r.crashed), v.explanation);
           }
         }
       }
@@ -123,9 +129,10 @@ std::vector<SpecOutcome> judge(const ChannelEntry &e, const Workload &w, const R
           o.explanation = r.hang_note + ": " + o.explanation;
         } else {
           o.kind = SpecOutcome::fail;
-          o.explanation = r.hang_note.empty()
-                              ? "the case hung: calls were still blocked when the watchdog killed them"
-                              : r.hang_note;
+          o.explanation =
+              r.hang_note.empty()
+                  ? "the case hung: calls were still blocked when the watchdog killed them"
+                  : r.hang_note;
           o.timeline = spec::render_timeline(h, pending_events(h, r.crashed));
         }
       } else if (r.hung) {

@@ -18,9 +18,9 @@ struct SpecOutcome {
   enum Kind : std::uint8_t { pass, fail, skipped };
   std::string spec;
   Kind kind = pass;
-  bool claimed = false;     ///< the channel promises it (else it is measured, not failed)
-  std::string explanation;  ///< why it failed / was skipped, or what was observed
-  std::string timeline;     ///< witness events of a failure, rendered
+  bool claimed = false;    ///< the channel promises it (else it is measured, not failed)
+  std::string explanation; ///< why it failed / was skipped, or what was observed
+  std::string timeline;    ///< witness events of a failure, rendered
 };
 
 /// Names the engine judges beyond the catalog.

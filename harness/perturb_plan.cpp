@@ -30,15 +30,18 @@ std::uint64_t next(std::uint64_t &s) {
 void at_point(const char *) {
   Plan &p = tls_plan;
   ++p.reached;
-  if (p.crash_armed) ::raise(SIGKILL);
-  if (p.level == 0 || next(p.rng) % 1000 >= p.delay_per_mille) return;
+  if (p.crash_armed)
+    ::raise(SIGKILL);
+  if (p.level == 0 || next(p.rng) % 1000 >= p.delay_per_mille)
+    return;
   const std::uint64_t r = next(p.rng);
   const unsigned kind = p.level == 1 ? 0 : static_cast<unsigned>(r % 3);
   if (kind == 0) {
     ::sched_yield();
   } else if (kind == 1) {
     const std::uint64_t spins = 50 + (r >> 8) % 2000;
-    for (std::uint64_t i = 0; i < spins; ++i) asm volatile("" ::: "memory");
+    for (std::uint64_t i = 0; i < spins; ++i)
+      asm volatile("" ::: "memory");
   } else {
     timespec ts{0, static_cast<long>(1000 + (r >> 8) % 50'000)};
     ::nanosleep(&ts, nullptr);
@@ -52,7 +55,8 @@ void install_perturbation(std::uint8_t level, std::uint64_t seed, std::uint32_t 
   p = Plan{};
   p.level = level;
   p.rng = (seed ^ (0x9e3779b97f4a7c15ULL * (actor + 1))) | 1;
-  for (int i = 0; i < 4; ++i) next(p.rng);
+  for (int i = 0; i < 4; ++i)
+    next(p.rng);
   // PCT-like priorities: one in three actors is slow (delayed at 1 point in 3), the others
   // are delayed rarely, so the slow ones fall behind at exactly the points that matter.
   p.delay_per_mille = next(p.rng) % 3 == 0 ? 333 : 20;
@@ -61,14 +65,16 @@ void install_perturbation(std::uint8_t level, std::uint64_t seed, std::uint32_t 
 
 void arm_crash_at_next_point(std::uint32_t within_us) {
   tls_plan.crash_armed = true;
-  if (perturb::tls_hook == nullptr) perturb::install(&at_point);
+  if (perturb::tls_hook == nullptr)
+    perturb::install(&at_point);
   // A one-shot timer that delivers SIGKILL to the process; never disarmed, since the process
   // dies at the point, on the timer, or right after the call (Actor::after_call).
   sigevent ev{};
   ev.sigev_notify = SIGEV_SIGNAL;
   ev.sigev_signo = SIGKILL;
   timer_t t{};
-  if (::timer_create(CLOCK_MONOTONIC, &ev, &t) != 0) return; // the point or after_call remain
+  if (::timer_create(CLOCK_MONOTONIC, &ev, &t) != 0)
+    return; // the point or after_call remain
   itimerspec when{};
   when.it_value.tv_sec = within_us / 1'000'000;
   when.it_value.tv_nsec = static_cast<long>(within_us % 1'000'000) * 1000 + 1; // never 0: 0 disarms

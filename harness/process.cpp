@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <cstring>
 #include <dirent.h>
-#include <stdexcept>
 #include <linux/futex.h>
+#include <stdexcept>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -18,16 +18,20 @@
 namespace ipcv::harness {
 
 std::string ChildExit::describe() const {
-  if (timed_out) return "hung: killed at the deadline";
-  if (exited) return "exit " + std::to_string(code);
-  if (signal != 0) return std::string("killed by ") + (sigabbrev_np(signal) ? "SIG" : "") +
-                          (sigabbrev_np(signal) ? sigabbrev_np(signal) : std::to_string(signal));
+  if (timed_out)
+    return "hung: killed at the deadline";
+  if (exited)
+    return "exit " + std::to_string(code);
+  if (signal != 0)
+    return std::string("killed by ") + (sigabbrev_np(signal) ? "SIG" : "") +
+           (sigabbrev_np(signal) ? sigabbrev_np(signal) : std::to_string(signal));
   return "unknown";
 }
 
 pid_t spawn(const std::function<int()> &body) {
   pid_t pid = ::fork();
-  if (pid != 0) return pid;
+  if (pid != 0)
+    return pid;
   int code = 125;
   try {
     code = body();
@@ -44,7 +48,8 @@ std::vector<ChildExit> reap(const std::vector<pid_t> &pids, Deadline d,
   std::size_t left = 0;
   for (std::size_t i = 0; i < pids.size(); ++i) {
     out[i].pid = pids[i];
-    if (pids[i] > 0) ++left;
+    if (pids[i] > 0)
+      ++left;
   }
   auto record = [](ChildExit &e, int st) {
     if (WIFEXITED(st)) {
@@ -59,20 +64,24 @@ std::vector<ChildExit> reap(const std::vector<pid_t> &pids, Deadline d,
   while (left > 0) {
     bool progressed = false;
     for (std::size_t i = 0; i < pids.size(); ++i) {
-      if (done[i] || pids[i] <= 0) continue;
+      if (done[i] || pids[i] <= 0)
+        continue;
       int st = 0;
       pid_t r = ::waitpid(pids[i], &st, WNOHANG);
       if (r == pids[i] || (r < 0 && errno == ECHILD)) {
-        if (r == pids[i]) record(out[i], st);
+        if (r == pids[i])
+          record(out[i], st);
         done[i] = true;
         --left;
         progressed = true;
       }
     }
-    if (left == 0) break;
+    if (left == 0)
+      break;
     if (Clock::now() >= d || (give_up && give_up())) {
       for (std::size_t i = 0; i < pids.size(); ++i) {
-        if (done[i] || pids[i] <= 0) continue;
+        if (done[i] || pids[i] <= 0)
+          continue;
         ::kill(pids[i], SIGKILL);
         int st = 0;
         while (::waitpid(pids[i], &st, 0) < 0 && errno == EINTR) {
@@ -86,7 +95,8 @@ std::vector<ChildExit> reap(const std::vector<pid_t> &pids, Deadline d,
     // blocking waitpid(-1) could reap children that are not ours to reap.
     if (!progressed) {
       std::this_thread::sleep_for(sleep_step);
-      if (sleep_step < std::chrono::milliseconds(5)) sleep_step *= 2;
+      if (sleep_step < std::chrono::milliseconds(5))
+        sleep_step *= 2;
     }
   }
   return out;
@@ -99,9 +109,10 @@ struct Barrier::State {
 };
 
 Barrier::Barrier(unsigned n) {
-  void *p = ::mmap(nullptr, sizeof(State), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                   -1, 0);
-  if (p == MAP_FAILED) throw std::runtime_error("barrier: mmap failed");
+  void *p =
+      ::mmap(nullptr, sizeof(State), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    throw std::runtime_error("barrier: mmap failed");
   s_ = new (p) State{};
   s_->n = n;
 }
@@ -119,7 +130,8 @@ bool Barrier::arrive_and_wait(Deadline d) noexcept {
   }
   while (s_->generation.load(std::memory_order_acquire) == gen) {
     auto left = d - Clock::now();
-    if (left <= Clock::duration::zero()) return false;
+    if (left <= Clock::duration::zero())
+      return false;
     auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
     timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
     ::syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&s_->generation), FUTEX_WAIT, gen, &ts,
@@ -131,14 +143,18 @@ bool Barrier::arrive_and_wait(Deadline d) noexcept {
 std::vector<pid_t> live_children() {
   std::vector<pid_t> out;
   DIR *tasks = ::opendir("/proc/self/task");
-  if (tasks == nullptr) return out;
+  if (tasks == nullptr)
+    return out;
   while (dirent *t = ::readdir(tasks)) {
-    if (t->d_name[0] == '.') continue;
+    if (t->d_name[0] == '.')
+      continue;
     std::string path = std::string("/proc/self/task/") + t->d_name + "/children";
     FILE *f = std::fopen(path.c_str(), "r");
-    if (f == nullptr) continue;
+    if (f == nullptr)
+      continue;
     int pid = 0;
-    while (std::fscanf(f, "%d", &pid) == 1) out.push_back(pid);
+    while (std::fscanf(f, "%d", &pid) == 1)
+      out.push_back(pid);
     std::fclose(f);
   }
   ::closedir(tasks);

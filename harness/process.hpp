@@ -15,9 +15,9 @@ namespace ipcv::harness {
 /// How one child ended.
 struct ChildExit {
   pid_t pid = -1;
-  bool exited = false;   ///< exited normally with `code`
+  bool exited = false; ///< exited normally with `code`
   int code = 0;
-  int signal = 0;        ///< killed by this signal
+  int signal = 0;         ///< killed by this signal
   bool timed_out = false; ///< still running at the deadline; killed by the reaper
   bool clean() const noexcept { return exited && code == 0; }
   /// "exit 0", "exit 3", "killed by SIGKILL", "hung: killed at the deadline".

@@ -24,20 +24,29 @@ using spec::Res;
 
 Res to_res(Result r) {
   switch (r) {
-  case Result::ok: return Res::ok;
-  case Result::full: return Res::full;
-  case Result::empty: return Res::empty;
-  case Result::timeout: return Res::timeout;
-  case Result::eof: return Res::eof;
-  case Result::peer_gone: return Res::peer_gone;
-  case Result::too_large: return Res::too_large;
-  case Result::error: return Res::error;
+  case Result::ok:
+    return Res::ok;
+  case Result::full:
+    return Res::full;
+  case Result::empty:
+    return Res::empty;
+  case Result::timeout:
+    return Res::timeout;
+  case Result::eof:
+    return Res::eof;
+  case Result::peer_gone:
+    return Res::peer_gone;
+  case Result::too_large:
+    return Res::too_large;
+  case Result::error:
+    return Res::error;
   }
   return Res::error;
 }
 
 void place(const Workload &w, std::uint32_t actor) {
-  if (w.placement == Placement::any) return;
+  if (w.placement == Placement::any)
+    return;
   const unsigned n = std::max(1u, std::thread::hardware_concurrency());
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -46,14 +55,17 @@ void place(const Workload &w, std::uint32_t actor) {
 }
 
 void pause_us(std::uint32_t us) {
-  if (us == 0) return;
+  if (us == 0)
+    return;
   timespec ts{0, static_cast<long>(us) * 1000};
   ::nanosleep(&ts, nullptr);
 }
 
 void backoff(std::uint32_t &spins) {
-  if (++spins < 64) ::sched_yield();
-  else pause_us(20);
+  if (++spins < 64)
+    ::sched_yield();
+  else
+    pause_us(20);
 }
 
 /// One actor's view of the case.
@@ -72,15 +84,18 @@ struct Actor {
   /// next perturbation point, or on a timer of up to 200 µs (from the workload, so a replay
   /// aims at the same moment).
   void before_call(std::uint32_t op) const {
-    if (!crash_here(op)) return;
-    if (!w.crash_inside) ::raise(SIGKILL);
+    if (!crash_here(op))
+      return;
+    if (!w.crash_inside)
+      ::raise(SIGKILL);
     const std::uint64_t h = (w.perturb_seed + 1) * 0x9e3779b97f4a7c15ULL ^ (op + 1ULL) << 32;
     arm_crash_at_next_point(static_cast<std::uint32_t>((h >> 40) % 200));
   }
   /// After the call returned but before its return is recorded: an armed crash that found no
   /// perturbation point inside the channel happens here, so the call stays pending.
   void after_call(std::uint32_t op) const {
-    if (crash_here(op) && crash_still_armed()) ::raise(SIGKILL);
+    if (crash_here(op) && crash_still_armed())
+      ::raise(SIGKILL);
   }
 };
 
@@ -89,12 +104,13 @@ int run_sender(const Actor &a, AnySender &s, std::size_t max) {
   const std::uint32_t producer = a.index + 1;
   std::uint32_t op = 0;
   for (std::uint64_t seq = 0; seq < a.w.messages; ++seq, ++op) {
-    const std::size_t len =
-        std::clamp<std::size_t>(a.w.size_of(seq), spec::kMinMessageSize, std::max<std::size_t>(max, spec::kMinMessageSize));
+    const std::size_t len = std::clamp<std::size_t>(
+        a.w.size_of(seq), spec::kMinMessageSize, std::max<std::size_t>(max, spec::kMinMessageSize));
     spec::encode(producer, seq, len, buf);
     const spec::MsgId id{producer, seq};
     a.before_call(op);
-    auto slot = a.arena.begin(a.index, a.reg ? Op::write : Op::send, &id, static_cast<std::uint32_t>(len));
+    auto slot =
+        a.arena.begin(a.index, a.reg ? Op::write : Op::send, &id, static_cast<std::uint32_t>(len));
     Status st;
     const std::span<const std::byte> msg(buf.data(), len);
     if (a.w.try_ops) {
@@ -103,8 +119,10 @@ int run_sender(const Actor &a, AnySender &s, std::size_t max) {
         st = s.try_send(msg);
         // full, or timeout: "no effect now, a peer is mid-operation" (documented by channels
         // that refuse to answer full when it would not be linearizable): try again.
-        if (st.result != Result::full && st.result != Result::timeout) break;
-        if (Clock::now() >= a.deadline) break;
+        if (st.result != Result::full && st.result != Result::timeout)
+          break;
+        if (Clock::now() >= a.deadline)
+          break;
         backoff(spins);
       }
     } else {
@@ -112,7 +130,8 @@ int run_sender(const Actor &a, AnySender &s, std::size_t max) {
     }
     a.after_call(op);
     a.arena.end(a.index, slot, to_res(st.result));
-    if (!st.ok()) return 0; // recorded; the specs judge what it means
+    if (!st.ok())
+      return 0; // recorded; the specs judge what it means
     pause_us(a.w.pace_us);
   }
   a.before_call(op);
@@ -150,7 +169,8 @@ int run_receiver(const Actor &a, AnyReceiver &r, std::size_t max) {
       } else {
         a.arena.cancel(a.index, slot);
       }
-      if (Clock::now() >= a.deadline) return 0;
+      if (Clock::now() >= a.deadline)
+        return 0;
       backoff(spins);
       continue;
     }
@@ -163,7 +183,8 @@ int run_receiver(const Actor &a, AnyReceiver &r, std::size_t max) {
     const bool intact = check.status == spec::MsgStatus::ok && st.size >= spec::kMinMessageSize;
     a.arena.end(a.index, slot, Res::ok, check.id ? &*check.id : nullptr,
                 static_cast<std::uint32_t>(st.size), intact);
-    if (a.reg && check.id && check.id->seq + 1 == a.w.messages) return 0; // saw the last write
+    if (a.reg && check.id && check.id->seq + 1 == a.w.messages)
+      return 0; // saw the last write
   }
   return 0;
 }
@@ -180,20 +201,25 @@ std::optional<std::string> stuck_receiver(const Workload &w, const Arena &arena,
                                           std::chrono::milliseconds bound) {
   // Only blocking queue receivers can be stuck this way: a register has no close, and a try_
   // receiver never blocks.
-  if (reg || w.try_ops) return std::nullopt;
+  if (reg || w.try_ops)
+    return std::nullopt;
   std::int64_t all_closed = 0;
   for (std::uint32_t s = 0; s < w.senders; ++s) {
     const auto c = arena.last_call(s);
-    if (!c || c->op != Op::close || c->pending || c->res != Res::ok) return std::nullopt;
+    if (!c || c->op != Op::close || c->pending || c->res != Res::ok)
+      return std::nullopt;
     all_closed = std::max(all_closed, c->ret);
   }
   const std::int64_t now = Arena::now_ns();
   // Just over the bound: the call then fails bounded-wait whatever happens next.
-  const std::int64_t limit = std::chrono::nanoseconds(bound + std::chrono::milliseconds(10)).count();
+  const std::int64_t limit =
+      std::chrono::nanoseconds(bound + std::chrono::milliseconds(10)).count();
   for (std::uint32_t i = w.senders; i < w.actors(); ++i) {
-    if (w.crash_actor && *w.crash_actor == i) continue; // its last call may be pending for good
+    if (w.crash_actor && *w.crash_actor == i)
+      continue; // its last call may be pending for good
     const auto c = arena.last_call(i);
-    if (!c || c->op != Op::recv || !c->pending) continue;
+    if (!c || c->op != Op::recv || !c->pending)
+      continue;
     const std::int64_t since = std::max(c->call, all_closed);
     if (now - since > limit)
       return fmt::format("{} was still blocked in recv {:.2f} s after every sender had closed, "
@@ -229,7 +255,8 @@ RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOption
   auto body = [&](std::uint32_t i, AnySender *s, AnyReceiver *r) -> int {
     place(w, i);
     Actor a{w, i, arena, deadline, out.is_register, processes};
-    if (!start.arrive_and_wait(deadline)) return kExitBarrier;
+    if (!start.arrive_and_wait(deadline))
+      return kExitBarrier;
     install_perturbation(w.perturb, w.perturb_seed, i);
     int rc = s ? run_sender(a, *s, max) : run_receiver(a, *r, max);
     remove_perturbation();
@@ -244,11 +271,13 @@ RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOption
         std::unique_ptr<AnyReceiver> r;
         if (i < w.senders) {
           auto c = inst.connect_sender();
-          if (!c) return kExitConnect;
+          if (!c)
+            return kExitConnect;
           s = std::move(*c);
         } else {
           auto c = inst.connect_receiver();
-          if (!c) return kExitConnect;
+          if (!c)
+            return kExitConnect;
           r = std::move(*c);
         }
         inst.detach();
@@ -264,11 +293,13 @@ RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOption
       for (std::uint32_t i = 0; i < w.actors(); ++i) {
         if (i < w.senders) {
           auto c = inst.connect_sender();
-          if (!c) return kExitConnect;
+          if (!c)
+            return kExitConnect;
           ss.push_back(std::move(*c));
         } else {
           auto c = inst.connect_receiver();
-          if (!c) return kExitConnect;
+          if (!c)
+            return kExitConnect;
           rs.push_back(std::move(*c));
         }
       }
@@ -280,9 +311,11 @@ RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOption
           codes[i] = i < w.senders ? body(i, ss[i].get(), nullptr)
                                    : body(i, nullptr, rs[i - w.senders].get());
         });
-      for (auto &t : threads) t.join();
+      for (auto &t : threads)
+        t.join();
       for (int c : codes)
-        if (c != 0) return c;
+        if (c != 0)
+          return c;
       return 0;
     }));
   }
@@ -302,11 +335,13 @@ RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOption
       static_cast<double>(std::chrono::nanoseconds(o.bound).count());
   if (stopped_ns != 0) // the pending calls count as blocked until the case was stopped
     out.history.meta_numbers["end_ns"] = static_cast<double>(stopped_ns);
-  for (const auto &s : entry.claims.specs) out.history.claims.push_back(s);
+  for (const auto &s : entry.claims.specs)
+    out.history.claims.push_back(s);
 
   for (std::size_t i = 0; i < out.exits.size(); ++i) {
     const ChildExit &e = out.exits[i];
-    const std::string who = processes ? actor_name(w, static_cast<std::uint32_t>(i)) : "thread host";
+    const std::string who =
+        processes ? actor_name(w, static_cast<std::uint32_t>(i)) : "thread host";
     if (e.timed_out) {
       out.hung = true;
     } else if (processes && w.crash_actor && *w.crash_actor == i && e.signal == SIGKILL) {
@@ -315,11 +350,12 @@ RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOption
       const char *why = e.exited && e.code == kExitConnect   ? " (connect failed)"
                         : e.exited && e.code == kExitBarrier ? " (a peer never reached the start)"
                                                              : "";
-      out.run_error += fmt::format("{}{}: {}{}", out.run_error.empty() ? "" : "; ", who,
-                                   e.describe(), why);
+      out.run_error +=
+          fmt::format("{}{}: {}{}", out.run_error.empty() ? "" : "; ", who, e.describe(), why);
     }
   }
-  if (arena.overflowed()) out.run_error += (out.run_error.empty() ? "" : "; ") + arena.overflow_text();
+  if (arena.overflowed())
+    out.run_error += (out.run_error.empty() ? "" : "; ") + arena.overflow_text();
   return out;
 }
 

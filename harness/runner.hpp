@@ -30,12 +30,12 @@ struct RunOptions {
 /// A RunResult is what one case produced.
 struct RunResult {
   spec::History history;
-  std::vector<ChildExit> exits;     ///< process mode: one per actor; thread mode: the host
-  bool hung = false;                ///< the watchdog had to kill someone
+  std::vector<ChildExit> exits;         ///< process mode: one per actor; thread mode: the host
+  bool hung = false;                    ///< the watchdog had to kill someone
   std::optional<std::uint32_t> crashed; ///< actor killed by the crash plan, as planned
-  std::string run_error;            ///< setup failure, arena overflow, an unexpected exit
-  std::string hang_note;            ///< why the case was stopped before the watchdog, if so
-  bool is_register = false;         ///< write/read events instead of send/recv
+  std::string run_error;                ///< setup failure, arena overflow, an unexpected exit
+  std::string hang_note;                ///< why the case was stopped before the watchdog, if so
+  bool is_register = false;             ///< write/read events instead of send/recv
 };
 
 /// Runs `w` against a fresh instance of `entry` and returns the history. Never throws for a

@@ -11,16 +11,20 @@ std::string to_string(Mode m) { return m == Mode::process ? "process" : "thread"
 
 std::string to_string(Placement p) {
   switch (p) {
-  case Placement::any: return "any";
-  case Placement::one_core: return "one";
-  case Placement::spread: return "spread";
+  case Placement::any:
+    return "any";
+  case Placement::one_core:
+    return "one";
+  case Placement::spread:
+    return "spread";
   }
   return "any";
 }
 
 std::string to_string(const Workload &w) {
   std::string sizes;
-  for (auto z : w.sizes) sizes += (sizes.empty() ? "" : "/") + std::to_string(z);
+  for (auto z : w.sizes)
+    sizes += (sizes.empty() ? "" : "/") + std::to_string(z);
   std::string crash = "-";
   if (w.crash_actor)
     crash = fmt::format("{}@{}{}", *w.crash_actor, w.crash_at, w.crash_inside ? "i" : "");
@@ -49,15 +53,19 @@ std::optional<Workload> parse_workload(const std::string &text, std::string &err
     }
     std::string_view key(item.data(), eq), val(item.data() + eq + 1, item.size() - eq - 1);
     bool ok = true;
-    if (key == "s") ok = number(val, w.senders);
-    else if (key == "r") ok = number(val, w.receivers);
-    else if (key == "m") ok = number(val, w.messages);
+    if (key == "s")
+      ok = number(val, w.senders);
+    else if (key == "r")
+      ok = number(val, w.receivers);
+    else if (key == "m")
+      ok = number(val, w.messages);
     else if (key == "z") {
       w.sizes.clear();
       std::size_t pos = 0;
       while (ok && pos <= val.size()) {
         auto slash = val.find('/', pos);
-        if (slash == std::string_view::npos) slash = val.size();
+        if (slash == std::string_view::npos)
+          slash = val.size();
         std::uint32_t z = 0;
         ok = number(val.substr(pos, slash - pos), z);
         w.sizes.push_back(z);
@@ -66,7 +74,8 @@ std::optional<Workload> parse_workload(const std::string &text, std::string &err
     } else if (key == "try") {
       ok = val == "0" || val == "1";
       w.try_ops = val == "1";
-    } else if (key == "pace") ok = number(val, w.pace_us);
+    } else if (key == "pace")
+      ok = number(val, w.pace_us);
     else if (key == "pt") {
       auto colon = val.find(':');
       unsigned level = 0;
@@ -74,16 +83,21 @@ std::optional<Workload> parse_workload(const std::string &text, std::string &err
            number(val.substr(colon + 1), w.perturb_seed);
       w.perturb = static_cast<std::uint8_t>(level);
     } else if (key == "cpu") {
-      if (val == "any") w.placement = Placement::any;
-      else if (val == "one") w.placement = Placement::one_core;
-      else if (val == "spread") w.placement = Placement::spread;
-      else ok = false;
+      if (val == "any")
+        w.placement = Placement::any;
+      else if (val == "one")
+        w.placement = Placement::one_core;
+      else if (val == "spread")
+        w.placement = Placement::spread;
+      else
+        ok = false;
     } else if (key == "crash") {
       if (val != "-") {
         auto at = val.find('@');
         std::string_view tail = at == std::string_view::npos ? "" : val.substr(at + 1);
         w.crash_inside = !tail.empty() && tail.back() == 'i';
-        if (w.crash_inside) tail.remove_suffix(1);
+        if (w.crash_inside)
+          tail.remove_suffix(1);
         std::uint32_t actor = 0;
         ok = at != std::string_view::npos && number(val.substr(0, at), actor) &&
              number(tail, w.crash_at);

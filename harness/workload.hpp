@@ -21,11 +21,11 @@ enum class Placement : std::uint8_t { any, one_core, spread };
 struct Workload {
   std::uint32_t senders = 1;
   std::uint32_t receivers = 1;
-  std::uint32_t messages = 1;         ///< per sender
-  std::vector<std::uint32_t> sizes;   ///< cycled over a sender's messages; empty: 16 bytes
-  bool try_ops = false;               ///< try_send/try_recv in a retry loop instead of blocking
-  std::uint32_t pace_us = 0;          ///< pause between a sender's messages
-  std::uint8_t perturb = 0;           ///< 0 none, 1 yields, 2 yields, spins and short sleeps
+  std::uint32_t messages = 1;       ///< per sender
+  std::vector<std::uint32_t> sizes; ///< cycled over a sender's messages; empty: 16 bytes
+  bool try_ops = false;             ///< try_send/try_recv in a retry loop instead of blocking
+  std::uint32_t pace_us = 0;        ///< pause between a sender's messages
+  std::uint8_t perturb = 0;         ///< 0 none, 1 yields, 2 yields, spins and short sleeps
   std::uint64_t perturb_seed = 0;
   Placement placement = Placement::any;
   /// Crash plan: SIGKILL actor `crash_actor` (senders first, then receivers) at its

@@ -34,14 +34,22 @@ enum class Result : std::uint8_t {
 /// The canonical lower-case name of a Result, as used in history files ("peer_gone", ...).
 constexpr std::string_view to_string(Result r) noexcept {
   switch (r) {
-  case Result::ok: return "ok";
-  case Result::full: return "full";
-  case Result::empty: return "empty";
-  case Result::timeout: return "timeout";
-  case Result::eof: return "eof";
-  case Result::peer_gone: return "peer_gone";
-  case Result::too_large: return "too_large";
-  case Result::error: return "error";
+  case Result::ok:
+    return "ok";
+  case Result::full:
+    return "full";
+  case Result::empty:
+    return "empty";
+  case Result::timeout:
+    return "timeout";
+  case Result::eof:
+    return "eof";
+  case Result::peer_gone:
+    return "peer_gone";
+  case Result::too_large:
+    return "too_large";
+  case Result::error:
+    return "error";
   }
   return "error";
 }
@@ -96,18 +104,19 @@ enum class LossPolicy : std::uint8_t { none, drop_oldest, drop_newest };
 
 /// Claims are what a channel promises about itself; the suite holds it to them.
 struct Claims {
-  std::size_t max_message = 0;     ///< largest message, in bytes, send accepts
-  std::size_t capacity = 0;        ///< messages that fit before send blocks / try_send is full
-  unsigned max_senders = 1;        ///< 1, or kMany
-  unsigned max_receivers = 1;      ///< 1, or kMany
-  std::vector<std::string> specs;  ///< canonical spec names it promises ("fifo", "no-loss", ...)
+  std::size_t max_message = 0;    ///< largest message, in bytes, send accepts
+  std::size_t capacity = 0;       ///< messages that fit before send blocks / try_send is full
+  unsigned max_senders = 1;       ///< 1, or kMany
+  unsigned max_receivers = 1;     ///< 1, or kMany
+  std::vector<std::string> specs; ///< canonical spec names it promises ("fifo", "no-loss", ...)
   LossPolicy loss = LossPolicy::none;
-  std::string notes;               ///< one line on what holds and why (shown by `ipcverify list`)
+  std::string notes; ///< one line on what holds and why (shown by `ipcverify list`)
 
   static constexpr unsigned kMany = 0xffff;
   bool promises(std::string_view spec) const {
     for (const auto &s : specs)
-      if (s == spec) return true;
+      if (s == spec)
+        return true;
     return false;
   }
 };
@@ -153,25 +162,32 @@ struct NamedObject {
 /// parent does so after forking; in thread mode once, after every thread connected); `destroy`
 /// in the parent removes every OS object, also after a failed run.
 template <class C>
-concept Channel =
-    std::is_trivially_copyable_v<typename C::Address> &&
+concept Channel = std::is_trivially_copyable_v<typename C::Address> &&
     requires(const typename C::Address &a, const Config &cfg, typename C::Sender &s,
              typename C::Receiver &r, std::span<const std::byte> out, std::span<std::byte> in,
              Deadline d) {
-      { C::kName } -> std::convertible_to<std::string_view>;
-      { C::claims() } -> std::same_as<Claims>;
-      { C::prepare(cfg) } -> std::same_as<Expected<typename C::Address>>;
-      { C::connect_sender(a) } -> std::same_as<Expected<typename C::Sender>>;
-      { C::connect_receiver(a) } -> std::same_as<Expected<typename C::Receiver>>;
-      { C::detach(a) } noexcept;
-      { C::destroy(a) } noexcept;
-      { C::named_objects(a) } -> std::same_as<std::vector<NamedObject>>;
-      { s.send(out, d) } noexcept -> std::same_as<Status>;
-      { s.try_send(out) } noexcept -> std::same_as<Status>;
-      { s.close() } noexcept;
-      { r.recv(in, d) } noexcept -> std::same_as<RecvStatus>;
-      { r.try_recv(in) } noexcept -> std::same_as<RecvStatus>;
-      { r.close() } noexcept;
-    };
+  { C::kName } -> std::convertible_to<std::string_view>;
+  { C::claims() } -> std::same_as<Claims>;
+  { C::prepare(cfg) } -> std::same_as<Expected<typename C::Address>>;
+  { C::connect_sender(a) } -> std::same_as<Expected<typename C::Sender>>;
+  { C::connect_receiver(a) } -> std::same_as<Expected<typename C::Receiver>>;
+  { C::detach(a) }
+  noexcept;
+  { C::destroy(a) }
+  noexcept;
+  { C::named_objects(a) } -> std::same_as<std::vector<NamedObject>>;
+  { s.send(out, d) }
+  noexcept->std::same_as<Status>;
+  { s.try_send(out) }
+  noexcept->std::same_as<Status>;
+  { s.close() }
+  noexcept;
+  { r.recv(in, d) }
+  noexcept->std::same_as<RecvStatus>;
+  { r.try_recv(in) }
+  noexcept->std::same_as<RecvStatus>;
+  { r.close() }
+  noexcept;
+};
 
 } // namespace ipcv

@@ -29,7 +29,8 @@ namespace os {
 
 int poll_timeout_ms(Deadline d) noexcept {
   auto left = d - Clock::now();
-  if (left <= Clock::duration::zero()) return 0;
+  if (left <= Clock::duration::zero())
+    return 0;
   auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
   return ms > 1'000'000'000 ? 1'000'000'000 : static_cast<int>(ms);
 }
@@ -38,12 +39,15 @@ int wait_fd(int fd, short events, Deadline d) noexcept {
   for (;;) {
     pollfd p{fd, events, 0};
     int n = ::poll(&p, 1, poll_timeout_ms(d));
-    if (n > 0) return p.revents != 0 ? p.revents : events;
+    if (n > 0)
+      return p.revents != 0 ? p.revents : events;
     if (n == 0) {
-      if (Clock::now() >= d) return 0;
+      if (Clock::now() >= d)
+        return 0;
       continue; // poll rounds to milliseconds; finish the remainder
     }
-    if (errno != EINTR) return -1;
+    if (errno != EINTR)
+      return -1;
   }
 }
 
@@ -52,26 +56,32 @@ std::string random_suffix() {
   std::size_t got = 0;
   while (got < sizeof b) {
     ssize_t n = ::getrandom(b + got, sizeof b - got, 0);
-    if (n > 0) got += static_cast<std::size_t>(n);
+    if (n > 0)
+      got += static_cast<std::size_t>(n);
   }
   char out[17];
-  for (int i = 0; i < 8; ++i) std::snprintf(out + 2 * i, 3, "%02x", b[i]);
+  for (int i = 0; i < 8; ++i)
+    std::snprintf(out + 2 * i, 3, "%02x", b[i]);
   return std::string(out, 16);
 }
 
 bool process_alive(pid_t pid) noexcept {
-  if (pid <= 0) return false;
+  if (pid <= 0)
+    return false;
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
   int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+  if (fd < 0)
+    return false;
   char buf[512];
   ssize_t n = ::read(fd, buf, sizeof buf - 1);
   ::close(fd);
-  if (n <= 0) return false;
+  if (n <= 0)
+    return false;
   buf[n] = '\0';
   const char *paren = std::strrchr(buf, ')'); // comm may contain spaces and parentheses
-  if (paren == nullptr || paren[1] == '\0' || paren[2] == '\0') return false;
+  if (paren == nullptr || paren[1] == '\0' || paren[2] == '\0')
+    return false;
   char state = paren[2];
   return state != 'Z' && state != 'X' && state != 'x';
 }
@@ -96,7 +106,8 @@ ssize_t write_nosigpipe(int fd, const void *buf, std::size_t n) noexcept {
 int dup_cloexec(int fd) noexcept { return ::fcntl(fd, F_DUPFD_CLOEXEC, 0); }
 
 void close_fd(int fd) noexcept {
-  if (fd < 0) return;
+  if (fd < 0)
+    return;
   int saved = errno;
   ::close(fd);
   errno = saved;

@@ -20,7 +20,8 @@ inline Hook install(Hook h) noexcept {
 }
 
 inline void point(const char *name) noexcept {
-  if (Hook h = tls_hook) h(name);
+  if (Hook h = tls_hook)
+    h(name);
 }
 
 } // namespace ipcv::perturb

@@ -47,12 +47,14 @@ const std::vector<ChannelEntry> &channels() { return table(); }
 
 const ChannelEntry *find_channel(std::string_view name) {
   for (const auto &e : table())
-    if (e.name == name) return &e;
+    if (e.name == name)
+      return &e;
   return nullptr;
 }
 
 bool register_channel(ChannelEntry entry) {
-  if (find_channel(entry.name) != nullptr) return false;
+  if (find_channel(entry.name) != nullptr)
+    return false;
   table().push_back(std::move(entry));
   return true;
 }

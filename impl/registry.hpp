@@ -84,16 +84,19 @@ public:
   explicit InstanceOf(typename C::Address a) : a_(a) {}
   Expected<std::unique_ptr<AnySender>> connect_sender() override {
     auto s = C::connect_sender(a_);
-    if (!s) return s.status();
+    if (!s)
+      return s.status();
     return std::unique_ptr<AnySender>(new SenderOf<C>(std::move(*s)));
   }
   Expected<std::unique_ptr<AnyReceiver>> connect_receiver() override {
     auto r = C::connect_receiver(a_);
-    if (!r) return r.status();
+    if (!r)
+      return r.status();
     return std::unique_ptr<AnyReceiver>(new ReceiverOf<C>(std::move(*r)));
   }
   void detach() noexcept override {
-    if (!std::exchange(detached_, true)) C::detach(a_);
+    if (!std::exchange(detached_, true))
+      C::detach(a_);
   }
   void destroy() noexcept override {
     detach();
@@ -112,7 +115,8 @@ template <Channel C> ChannelEntry entry_of(bool faulty = false) {
   return ChannelEntry{std::string(C::kName), C::claims(), faulty,
                       [](const Config &cfg) -> Expected<std::unique_ptr<AnyInstance>> {
                         auto a = C::prepare(cfg);
-                        if (!a) return a.status();
+                        if (!a)
+                          return a.status();
                         return std::unique_ptr<AnyInstance>(new detail::InstanceOf<C>(*a));
                       }};
 }

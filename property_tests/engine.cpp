@@ -6,10 +6,10 @@
 
 #include "harness/isolation.hpp"
 
-#include <rapidcheck/Check.h>
 #include <fmt/format.h>
 #include <iostream>
 #include <map>
+#include <rapidcheck/Check.h>
 #include <rapidcheck/detail/Configuration.h>
 #include <rapidcheck/detail/TestListener.h>
 #include <sstream>
@@ -59,10 +59,14 @@ std::string quote(const std::string &s) { return "'" + s + "'"; }
 
 std::string_view to_string(SpecResult::Kind k) {
   switch (k) {
-  case SpecResult::pass: return "pass";
-  case SpecResult::fail: return "fail";
-  case SpecResult::not_claimed: return "not-claimed";
-  case SpecResult::skipped: return "skipped";
+  case SpecResult::pass:
+    return "pass";
+  case SpecResult::fail:
+    return "fail";
+  case SpecResult::not_claimed:
+    return "not-claimed";
+  case SpecResult::skipped:
+    return "skipped";
   }
   return "skipped";
 }
@@ -83,7 +87,8 @@ SpecResult isolation_result(const ChannelEntry &entry, const Options &o) {
   res.seed = o.seed;
   res.cases = 1;
   std::string probes;
-  for (const auto &line : v.probes) probes += "  " + line + "\n";
+  for (const auto &line : v.probes)
+    probes += "  " + line + "\n";
   if (v.kind == harness::IsolationVerdict::fail) {
     res.kind = SpecResult::fail;
     res.counterexample = Counterexample{{}, v.explanation, probes};
@@ -139,11 +144,14 @@ std::vector<SpecResult> run_campaign(const ChannelEntry &entry, const Options &o
     std::map<std::string, Seen> shrink_seen; // by workload text
     auto property = [&] {
       const harness::Workload w = *gen::workload(space);
-      if (!budget_left(start, o.budget_s) && !shrinking) return; // out of time: stop quietly
-      if (!shrinking && cases >= o.cases) return;
+      if (!budget_left(start, o.budget_s) && !shrinking)
+        return; // out of time: stop quietly
+      if (!shrinking && cases >= o.cases)
+        return;
       const std::string text = harness::to_string(w);
       if (auto seen = shrink_seen.find(text); shrinking && seen != shrink_seen.end()) {
-        if (seen->second.failing.empty()) return;
+        if (seen->second.failing.empty())
+          return;
         last_failure.emplace(w, seen->second.outcomes);
         RC_FAIL(fmt::format("broken: {}", fmt::join(seen->second.failing, ", ")));
       }
@@ -152,23 +160,29 @@ std::vector<SpecResult> run_campaign(const ChannelEntry &entry, const Options &o
       std::vector<std::string> failing;
       for (const auto &out : outcomes) {
         const bool targeted = std::find(targets.begin(), targets.end(), out.spec) != targets.end();
-        if (out.kind == SpecOutcome::fail && targeted) failing.push_back(out.spec);
-        if (shrinking) continue;
+        if (out.kind == SpecOutcome::fail && targeted)
+          failing.push_back(out.spec);
+        if (shrinking)
+          continue;
         Tally &t = tally[out.spec];
         if (out.kind == SpecOutcome::skipped) {
-          if (t.skip_reason.empty()) t.skip_reason = out.explanation;
+          if (t.skip_reason.empty())
+            t.skip_reason = out.explanation;
           continue;
         }
         ++t.judged;
         if (out.kind == SpecOutcome::fail && !out.claimed) {
-          if (t.failed++ == 0) t.first_fail = out.explanation;
+          if (t.failed++ == 0)
+            t.first_fail = out.explanation;
         }
       }
       if (!shrinking) {
         ++cases;
-        if (o.progress) o.progress(cases, broken);
+        if (o.progress)
+          o.progress(cases, broken);
       }
-      if (shrinking || !failing.empty()) shrink_seen[text] = Seen{failing, outcomes};
+      if (shrinking || !failing.empty())
+        shrink_seen[text] = Seen{failing, outcomes};
       if (!failing.empty()) {
         shrinking = true;
         last_failure.emplace(w, outcomes);
@@ -185,13 +199,15 @@ std::vector<SpecResult> run_campaign(const ChannelEntry &entry, const Options &o
     SilentListener listener;
     const auto result =
         rc::detail::checkProperty(rc::detail::toProperty(property), meta, params, listener);
-    if (!result.template is<rc::detail::FailureResult>() || !last_failure) break;
+    if (!result.template is<rc::detail::FailureResult>() || !last_failure)
+      break;
     // The last failing run is the shrunk counterexample: rapidcheck adopts every failing
     // candidate at once, so the final adoption is the one it reports.
     const auto &[w, outcomes] = *last_failure;
     for (const auto &out : outcomes) {
       auto it = std::find(targets.begin(), targets.end(), out.spec);
-      if (out.kind != SpecOutcome::fail || it == targets.end()) continue;
+      if (out.kind != SpecOutcome::fail || it == targets.end())
+        continue;
       tally[out.spec].cx = Counterexample{w, out.explanation, out.timeline};
       targets.erase(it);
       ++broken;
@@ -221,11 +237,10 @@ std::vector<SpecResult> run_campaign(const ChannelEntry &entry, const Options &o
       res.observed = t.skip_reason.empty() ? "not judged" : t.skip_reason;
     } else if (!claimed) {
       res.kind = SpecResult::not_claimed;
-      res.observed = t.judged == 0 ? (t.skip_reason.empty() ? "not judged" : t.skip_reason)
-                     : t.failed == 0
-                         ? fmt::format("held in all {} cases", t.judged)
-                         : fmt::format("did not hold in {} of {} cases; first: {}", t.failed,
-                                       t.judged, t.first_fail);
+      res.observed = t.judged == 0   ? (t.skip_reason.empty() ? "not judged" : t.skip_reason)
+                     : t.failed == 0 ? fmt::format("held in all {} cases", t.judged)
+                                     : fmt::format("did not hold in {} of {} cases; first: {}",
+                                                   t.failed, t.judged, t.first_fail);
     } else if (t.judged == 0) {
       res.kind = SpecResult::skipped;
       res.observed = t.skip_reason.empty() ? "no case was run" : t.skip_reason;
@@ -239,7 +254,8 @@ std::vector<SpecResult> run_campaign(const ChannelEntry &entry, const Options &o
 
 SpecResult replay(const ChannelEntry &entry, const harness::Workload &w, const std::string &spec,
                   const Options &o, int attempts) {
-  if (spec == harness::kIsolation) return isolation_result(entry, o);
+  if (spec == harness::kIsolation)
+    return isolation_result(entry, o);
   harness::RunOptions run_opts;
   run_opts.mode = o.mode;
   run_opts.budget = o.case_budget;
@@ -266,7 +282,9 @@ SpecResult replay(const ChannelEntry &entry, const harness::Workload &w, const s
       return res;
     }
   }
-  res.kind = res.cases == 0 ? SpecResult::skipped : claimed ? SpecResult::pass : SpecResult::not_claimed;
+  res.kind = res.cases == 0 ? SpecResult::skipped
+             : claimed      ? SpecResult::pass
+                            : SpecResult::not_claimed;
   res.observed = res.cases == 0 ? skip : fmt::format("held in all {} attempts", res.cases);
   return res;
 }

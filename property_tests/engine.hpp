@@ -17,11 +17,11 @@ namespace ipcv::engine {
 /// Options of one campaign.
 struct Options {
   harness::Mode mode = harness::Mode::process;
-  int cases = 100;                  ///< generated cases at most (shrinking runs not counted)
+  int cases = 100; ///< generated cases at most (shrinking runs not counted)
   std::uint64_t seed = 1;
-  double budget_s = 30;             ///< wall-clock budget of the campaign (shrinking included)
-  std::vector<std::string> specs;   ///< specs to judge; empty: every judgeable spec
-  bool crashes = true;              ///< include crash plans (process mode)
+  double budget_s = 30;           ///< wall-clock budget of the campaign (shrinking included)
+  std::vector<std::string> specs; ///< specs to judge; empty: every judgeable spec
+  bool crashes = true;            ///< include crash plans (process mode)
   std::chrono::milliseconds case_budget{2500};
   std::chrono::milliseconds bound{1000}; ///< bounded-wait bound
   /// Called after each generated case: (cases done, claims broken so far).
@@ -41,10 +41,10 @@ struct SpecResult {
   std::string channel;
   std::string spec;
   Kind kind = pass;
-  int cases = 0;            ///< cases in which the spec was judged
+  int cases = 0; ///< cases in which the spec was judged
   std::uint64_t seed = 0;
-  std::string observed;     ///< not-claimed: what was seen; skipped: why
-  std::string replay;       ///< fail: the command that replays the counterexample
+  std::string observed; ///< not-claimed: what was seen; skipped: why
+  std::string replay;   ///< fail: the command that replays the counterexample
   std::optional<Counterexample> counterexample;
 };
 

@@ -24,11 +24,13 @@ rc::Gen<harness::Workload> workload(const WorkloadSpace &space) {
     w.receivers = *rc::gen::inRange<std::uint32_t>(1, side(space.claims.max_receivers) + 1);
     w.messages = *rc::gen::inRange<std::uint32_t>(1, grown(space.max_messages) + 1);
     const std::uint32_t lo = 16;
-    const std::uint32_t hi = static_cast<std::uint32_t>(std::max<std::size_t>(space.claims.max_message, lo));
+    const std::uint32_t hi =
+        static_cast<std::uint32_t>(std::max<std::size_t>(space.claims.max_message, lo));
     // Edge sizes (the minimum and the maximum) are as likely as everything in between.
     const auto size = rc::gen::weightedOneOf<std::uint32_t>(
         {{2, rc::gen::just(lo)}, {2, rc::gen::just(hi)}, {3, rc::gen::inRange(lo, hi + 1)}});
-    w.sizes = *rc::gen::resize(4, rc::gen::nonEmpty(rc::gen::container<std::vector<std::uint32_t>>(size)));
+    w.sizes = *rc::gen::resize(
+        4, rc::gen::nonEmpty(rc::gen::container<std::vector<std::uint32_t>>(size)));
     w.try_ops = *rc::gen::inRange(0, 3) == 2; // shrinks to blocking calls
     w.pace_us = *rc::gen::weightedOneOf<std::uint32_t>(
         {{4, rc::gen::just<std::uint32_t>(0)}, {1, rc::gen::inRange<std::uint32_t>(1, 200)}});

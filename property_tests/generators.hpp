@@ -14,7 +14,7 @@ namespace ipcv::gen {
 struct WorkloadSpace {
   Claims claims;
   harness::Mode mode = harness::Mode::process;
-  bool crashes = true;         ///< include crash plans (process mode only)
+  bool crashes = true;          ///< include crash plans (process mode only)
   std::uint32_t max_actors = 3; ///< per side
   std::uint32_t max_messages = 64;
 };

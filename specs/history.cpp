@@ -6,9 +6,8 @@
 namespace ipcv::spec {
 namespace {
 constexpr std::array<std::string_view, 5> kOps = {"send", "recv", "close", "write", "read"};
-constexpr std::array<std::string_view, 9> kRes = {"ok",        "full",      "empty",
-                                                   "timeout",   "eof",       "peer_gone",
-                                                   "too_large", "error",     "pending"};
+constexpr std::array<std::string_view, 9> kRes = {
+    "ok", "full", "empty", "timeout", "eof", "peer_gone", "too_large", "error", "pending"};
 } // namespace
 
 std::string_view to_string(Op op) noexcept { return kOps[static_cast<std::size_t>(op)]; }

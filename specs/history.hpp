@@ -41,16 +41,16 @@ inline constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
 
 /// An Event is one call by one actor: what it did, to which message, when, and what came back.
 struct Event {
-  std::uint32_t pid = 0;  ///< the actor (process or thread) that made the call
+  std::uint32_t pid = 0; ///< the actor (process or thread) that made the call
   Op op = Op::send;
   Res res = Res::ok;
-  bool has_msg = false;   ///< a send, or a receive/read that returned a message
-  MsgId msg{};            ///< `msg` for queues, `val` for registers
-  std::uint32_t len = 0;  ///< payload length in bytes
-  std::int64_t call = 0;  ///< ns, CLOCK_MONOTONIC
+  bool has_msg = false;      ///< a send, or a receive/read that returned a message
+  MsgId msg{};               ///< `msg` for queues, `val` for registers
+  std::uint32_t len = 0;     ///< payload length in bytes
+  std::int64_t call = 0;     ///< ns, CLOCK_MONOTONIC
   std::int64_t ret = kNever; ///< ns; kNever when res == pending
-  bool intact = true;     ///< receives/reads: the payload verified against its header
-  std::uint32_t line = 0; ///< 1-based line in the file it was read from (0: not from a file)
+  bool intact = true;        ///< receives/reads: the payload verified against its header
+  std::uint32_t line = 0;    ///< 1-based line in the file it was read from (0: not from a file)
 
   constexpr bool pending() const noexcept { return res == Res::pending; }
   /// True when this call certainly returned before `o` was called (real-time order).
@@ -77,7 +77,7 @@ bool parse(std::string_view s, Res &out) noexcept;
 struct Verdict {
   enum Kind : std::uint8_t { pass, fail, unknown };
   Kind kind = pass;
-  std::string explanation;        ///< one or two sentences; empty on a plain pass
+  std::string explanation;            ///< one or two sentences; empty on a plain pass
   std::vector<std::size_t> witnesses; ///< indices into History::events that show the failure
 
   static Verdict ok() { return {}; }

@@ -10,7 +10,8 @@ bool resolve_channels(const std::vector<std::string> &names, bool include_faulty
   out.clear();
   if (names.empty()) {
     for (const auto &e : channels())
-      if (include_faulty || !e.faulty) out.push_back(&e);
+      if (include_faulty || !e.faulty)
+        out.push_back(&e);
     return true;
   }
   for (const auto &n : names) {
@@ -18,7 +19,8 @@ bool resolve_channels(const std::vector<std::string> &names, bool include_faulty
     if (e == nullptr) {
       std::string known;
       for (const auto &c : channels())
-        if (!c.faulty) known += (known.empty() ? "" : ", ") + c.name;
+        if (!c.faulty)
+          known += (known.empty() ? "" : ", ") + c.name;
       error = fmt::format("unknown channel '{}' (known: {}; see 'ipcverify list')", n, known);
       return false;
     }

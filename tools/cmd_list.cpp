@@ -20,18 +20,22 @@ void add(CLI::App &app, int &status) {
   cmd->callback([opts, &status] {
     std::size_t w = 0; // the widest name shown
     for (const auto &e : channels())
-      if (!e.faulty || opts->include_faulty) w = std::max(w, e.name.size());
+      if (!e.faulty || opts->include_faulty)
+        w = std::max(w, e.name.size());
     for (const auto &e : channels()) {
-      if (e.faulty && !opts->include_faulty) continue;
+      if (e.faulty && !opts->include_faulty)
+        continue;
       const Claims &c = e.claims;
       std::string specs;
-      for (const auto &s : c.specs) specs += (specs.empty() ? "" : " ") + s;
+      for (const auto &s : c.specs)
+        specs += (specs.empty() ? "" : " ") + s;
       fmt::print("{:<{}} {}\n", e.name, w, limits_text(c));
       fmt::print("{:<{}} claims: {}\n", "", w, specs.empty() ? "(none)" : specs);
       if (c.loss != LossPolicy::none)
         fmt::print("{:<{}} loss policy: {}\n", "", w,
                    c.loss == LossPolicy::drop_oldest ? "drop-oldest" : "drop-newest");
-      if (!c.notes.empty()) fmt::print("{:<{}} {}\n", "", w, c.notes);
+      if (!c.notes.empty())
+        fmt::print("{:<{}} {}\n", "", w, c.notes);
     }
     status = kExitOk;
   });

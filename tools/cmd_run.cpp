@@ -7,8 +7,8 @@
 #include "specs/catalog.hpp"
 
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <fmt/format.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -35,16 +35,21 @@ struct RunOptions {
 
 std::string cell(const engine::SpecResult &r) {
   switch (r.kind) {
-  case engine::SpecResult::pass: return "pass";
-  case engine::SpecResult::fail: return "FAIL";
-  case engine::SpecResult::not_claimed: return "n/c";
-  case engine::SpecResult::skipped: return "skip";
+  case engine::SpecResult::pass:
+    return "pass";
+  case engine::SpecResult::fail:
+    return "FAIL";
+  case engine::SpecResult::not_claimed:
+    return "n/c";
+  case engine::SpecResult::skipped:
+    return "skip";
   }
   return "?";
 }
 
 std::string counterexample_text(const engine::SpecResult &r) {
-  if (!r.counterexample) return "";
+  if (!r.counterexample)
+    return "";
   const auto &c = *r.counterexample;
   if (r.spec == harness::kIsolation) // probes, not a workload
     return fmt::format("{}\nprobes:\n{}", c.explanation, c.timeline);
@@ -56,21 +61,26 @@ void print_matrix(std::FILE *out, const std::vector<std::string> &specs,
                   const std::vector<std::vector<engine::SpecResult>> &rows, bool markdown) {
   if (markdown) {
     fmt::print(out, "| channel |");
-    for (const auto &s : specs) fmt::print(out, " {} |", s);
+    for (const auto &s : specs)
+      fmt::print(out, " {} |", s);
     fmt::print(out, "\n|---|");
-    for (std::size_t i = 0; i < specs.size(); ++i) fmt::print(out, "---|");
+    for (std::size_t i = 0; i < specs.size(); ++i)
+      fmt::print(out, "---|");
     fmt::print(out, "\n");
     for (const auto &row : rows) {
       fmt::print(out, "| {} |", row.front().channel);
-      for (const auto &r : row) fmt::print(out, " {} |", cell(r));
+      for (const auto &r : row)
+        fmt::print(out, " {} |", cell(r));
       fmt::print(out, "\n");
     }
     return;
   }
   std::size_t w0 = 8;
-  for (const auto &row : rows) w0 = std::max(w0, row.front().channel.size() + 1);
+  for (const auto &row : rows)
+    w0 = std::max(w0, row.front().channel.size() + 1);
   fmt::print(out, "{:<{}}", "channel", w0);
-  for (const auto &s : specs) fmt::print(out, " {:<{}}", s, std::max<std::size_t>(s.size(), 4));
+  for (const auto &s : specs)
+    fmt::print(out, " {:<{}}", s, std::max<std::size_t>(s.size(), 4));
   fmt::print(out, "\n");
   for (const auto &row : rows) {
     fmt::print(out, "{:<{}}", row.front().channel, w0);
@@ -89,10 +99,12 @@ void print_details(std::FILE *out, const std::vector<std::vector<engine::SpecRes
       if (r.kind == engine::SpecResult::fail) {
         fmt::print(out, "{}FAIL {} × {} (seed {}, {} cases)\n", markdown ? "\n### " : "\n",
                    r.channel, r.spec, r.seed, r.cases);
-        if (markdown) fmt::print(out, "\n```\n");
+        if (markdown)
+          fmt::print(out, "\n```\n");
         fmt::print(out, "{}", counterexample_text(r));
         fmt::print(out, "replay: {}\n", r.replay);
-        if (markdown) fmt::print(out, "```\n");
+        if (markdown)
+          fmt::print(out, "```\n");
       }
     }
   bool header = false;
@@ -100,7 +112,8 @@ void print_details(std::FILE *out, const std::vector<std::vector<engine::SpecRes
     for (const auto &r : row)
       if (r.kind == engine::SpecResult::not_claimed && !r.observed.empty() &&
           r.observed.find("did not hold") != std::string::npos) {
-        if (!header) fmt::print(out, "\nNot claimed, observed:\n");
+        if (!header)
+          fmt::print(out, "\nNot claimed, observed:\n");
         header = true;
         fmt::print(out, "{}{} × {}: {}\n", markdown ? "- " : "  ", r.channel, r.spec, r.observed);
       }
@@ -110,15 +123,17 @@ nlohmann::json to_json(const std::vector<std::vector<engine::SpecResult>> &rows)
   nlohmann::json results = nlohmann::json::array();
   for (const auto &row : rows)
     for (const auto &r : row) {
-      nlohmann::json j{{"channel", r.channel},
-                       {"spec", r.spec},
-                       {"verdict", std::string(engine::to_string(r.kind))},
-                       {"cases", r.cases},
-                       {"seed", r.seed},
-                       {"replay", r.replay.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.replay)},
-                       {"counterexample", r.counterexample ? nlohmann::json(counterexample_text(r))
-                                                           : nlohmann::json(nullptr)}};
-      if (!r.observed.empty()) j["observed"] = r.observed;
+      nlohmann::json j{
+          {"channel", r.channel},
+          {"spec", r.spec},
+          {"verdict", std::string(engine::to_string(r.kind))},
+          {"cases", r.cases},
+          {"seed", r.seed},
+          {"replay", r.replay.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.replay)},
+          {"counterexample",
+           r.counterexample ? nlohmann::json(counterexample_text(r)) : nlohmann::json(nullptr)}};
+      if (!r.observed.empty())
+        j["observed"] = r.observed;
       results.push_back(std::move(j));
     }
   return nlohmann::json{{"results", results}};
@@ -141,14 +156,16 @@ int run(const RunOptions &o) {
   // GTEST_TOTAL_SHARDS-th channel, starting at GTEST_SHARD_INDEX.
   if (const char *total = std::getenv("GTEST_TOTAL_SHARDS")) {
     const char *index = std::getenv("GTEST_SHARD_INDEX");
-    const long n = std::strtol(total, nullptr, 10), k = index ? std::strtol(index, nullptr, 10) : -1;
+    const long n = std::strtol(total, nullptr, 10),
+               k = index ? std::strtol(index, nullptr, 10) : -1;
     if (n < 1 || k < 0 || k >= n) {
       std::fprintf(stderr, "ipcverify run: bad GTEST_TOTAL_SHARDS/GTEST_SHARD_INDEX\n");
       return kExitUsage;
     }
     std::vector<const ChannelEntry *> mine;
     for (std::size_t i = 0; i < picked.size(); ++i)
-      if (static_cast<long>(i % static_cast<std::size_t>(n)) == k) mine.push_back(picked[i]);
+      if (static_cast<long>(i % static_cast<std::size_t>(n)) == k)
+        mine.push_back(picked[i]);
     picked = mine;
     if (picked.empty()) {
       std::fprintf(stderr, "ipcverify run: shard %ld of %ld has no channel\n", k, n);
@@ -202,11 +219,12 @@ int run(const RunOptions &o) {
       auto last = t0;
       eo.progress = [&](int done, int broken) {
         const auto now = std::chrono::steady_clock::now();
-        if (!tty && now - last < std::chrono::seconds(5)) return;
+        if (!tty && now - last < std::chrono::seconds(5))
+          return;
         last = now;
         std::fprintf(stderr, "%s[%s] %d cases, %d claims broken, %.0f s%s", tty ? "\r" : "",
-                     e->name.c_str(), done, broken,
-                     std::chrono::duration<double>(now - t0).count(), tty ? "   " : "\n");
+                     e->name.c_str(), done, broken, std::chrono::duration<double>(now - t0).count(),
+                     tty ? "   " : "\n");
       };
       rows.push_back(engine::run_campaign(*e, eo));
       int fails = 0, cases = 0;
@@ -224,7 +242,8 @@ int run(const RunOptions &o) {
   print_details(stdout, rows, false);
   for (const auto &row : rows)
     for (const auto &r : row)
-      if (!o.workload.empty() && !r.observed.empty()) fmt::print("{}\n", r.observed);
+      if (!o.workload.empty() && !r.observed.empty())
+        fmt::print("{}\n", r.observed);
   if (!o.json.empty() && !write_file(o.json, to_json(rows).dump(2) + "\n")) {
     std::fprintf(stderr, "ipcverify run: cannot write %s\n", o.json.c_str());
     return kExitUsage;
@@ -249,7 +268,8 @@ int run(const RunOptions &o) {
   }
   for (const auto &row : rows)
     for (const auto &r : row)
-      if (r.kind == engine::SpecResult::fail) return kExitFailed;
+      if (r.kind == engine::SpecResult::fail)
+        return kExitFailed;
   return kExitOk;
 }
 

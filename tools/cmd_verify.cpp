@@ -32,10 +32,11 @@ int run(const VerifyOptions &o) {
   bool any_failed = false;
   const bool tty = ::isatty(2) != 0;
   for (const ChannelEntry *e : picked) {
-    Row row{e->name, fmt::format("{} specs, max {} B, {}x{}", e->claims.specs.size(),
-                                 e->claims.max_message, count_text(e->claims.max_senders),
-                                 count_text(e->claims.max_receivers)),
-            "", {}};
+    Row row{e->name,
+            fmt::format("{} specs, max {} B, {}x{}", e->claims.specs.size(), e->claims.max_message,
+                        count_text(e->claims.max_senders), count_text(e->claims.max_receivers)),
+            "",
+            {}};
     int passed = 0, skipped = 0, idx = 0;
     for (const auto &c : checks) {
       ++idx;
@@ -45,12 +46,17 @@ int run(const VerifyOptions &o) {
         std::fflush(stderr);
       }
       auto out = c.run(*e);
-      if (out.kind == harness::CheckOutcome::pass) ++passed;
-      else if (out.kind == harness::CheckOutcome::skip) ++skipped;
-      else row.failures.push_back(fmt::format("{}: {}", c.name, out.detail));
+      if (out.kind == harness::CheckOutcome::pass)
+        ++passed;
+      else if (out.kind == harness::CheckOutcome::skip)
+        ++skipped;
+      else
+        row.failures.push_back(fmt::format("{}: {}", c.name, out.detail));
     }
-    if (tty) std::fprintf(stderr, "\r%-70s\r", "");
-    else std::fprintf(stderr, "verify: %s: %d checks done\n", e->name.c_str(), idx);
+    if (tty)
+      std::fprintf(stderr, "\r%-70s\r", "");
+    else
+      std::fprintf(stderr, "verify: %s: %d checks done\n", e->name.c_str(), idx);
     row.result = row.failures.empty()
                      ? fmt::format("pass ({} checks, {} not applicable)", passed, skipped)
                      : fmt::format("FAIL ({} of {} checks)", row.failures.size(), checks.size());
@@ -60,7 +66,8 @@ int run(const VerifyOptions &o) {
   fmt::print("{:<14} {:<34} {}\n", "channel", "claims", "result");
   for (const auto &r : rows) {
     fmt::print("{:<14} {:<34} {}\n", r.channel, r.claims, r.result);
-    for (const auto &f : r.failures) fmt::print("{:<14}   - {}\n", "", f);
+    for (const auto &f : r.failures)
+      fmt::print("{:<14}   - {}\n", "", f);
   }
   return any_failed ? kExitFailed : kExitOk;
 }

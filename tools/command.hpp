@@ -7,9 +7,9 @@
 namespace ipcv::cli {
 
 /// Exit statuses shared by every subcommand.
-inline constexpr int kExitOk = 0;      ///< every claim held / every spec passed
-inline constexpr int kExitFailed = 1;  ///< a claim was broken / a spec failed
-inline constexpr int kExitUsage = 2;   ///< bad usage or bad input
+inline constexpr int kExitOk = 0;     ///< every claim held / every spec passed
+inline constexpr int kExitFailed = 1; ///< a claim was broken / a spec failed
+inline constexpr int kExitUsage = 2;  ///< bad usage or bad input
 
 /// A Command adds one subcommand to the app; its callback stores the exit status in `status`.
 struct Command {

@@ -32,10 +32,10 @@ int main(int argc, char **argv) {
   app.footer("Exit status: 0 all claims hold, 1 a claim is broken, 2 bad usage or input.\n"
              "Run 'ipcverify SUBCOMMAND --help' for the options of one subcommand.");
   int status = kExitOk;
-  for (const auto &c : commands()) c.add(app, status);
-  if (argc > 1 && argv[1][0] != '-' && app.get_subcommands([&](CLI::App *s) {
-                                          return s->get_name() == argv[1];
-                                        }).empty()) {
+  for (const auto &c : commands())
+    c.add(app, status);
+  if (argc > 1 && argv[1][0] != '-' &&
+      app.get_subcommands([&](CLI::App *s) { return s->get_name() == argv[1]; }).empty()) {
     std::fprintf(stderr, "ipcverify: unknown subcommand '%s' (see 'ipcverify --help')\n", argv[1]);
     return kExitUsage;
   }

@@ -34,7 +34,8 @@ TEST(Arena, KeepsEventsOfAProcessKilledMidCall) {
 
 TEST(Arena, ReportsOverflowInsteadOfDroppingSilently) {
   Arena arena(1, 2);
-  for (int i = 0; i < 2; ++i) EXPECT_GE(arena.begin(0, spec::Op::recv), 0);
+  for (int i = 0; i < 2; ++i)
+    EXPECT_GE(arena.begin(0, spec::Op::recv), 0);
   EXPECT_FALSE(arena.overflowed());
   EXPECT_EQ(arena.begin(0, spec::Op::recv), -1);
   EXPECT_TRUE(arena.overflowed());

@@ -17,8 +17,10 @@ struct Case {
 std::vector<Case> all_cases() {
   std::vector<Case> out;
   for (const auto &e : channels()) {
-    if (e.faulty) continue;
-    for (const auto &c : conformance_checks()) out.push_back({e.name, &c});
+    if (e.faulty)
+      continue;
+    for (const auto &c : conformance_checks())
+      out.push_back({e.name, &c});
   }
   return out;
 }
@@ -32,7 +34,8 @@ TEST_P(ChannelConformance, Holds) {
   const ChannelEntry *e = find_channel(c.channel);
   ASSERT_NE(e, nullptr);
   CheckOutcome out = c.check->run(*e);
-  if (out.kind == CheckOutcome::skip) GTEST_SKIP() << out.detail;
+  if (out.kind == CheckOutcome::skip)
+    GTEST_SKIP() << out.detail;
   EXPECT_EQ(out.kind, CheckOutcome::pass) << c.check->claim << "\n  " << out.detail;
   EXPECT_TRUE(live_children().empty()) << "a child process was left behind";
 }
@@ -40,11 +43,13 @@ TEST_P(ChannelConformance, Holds) {
 std::string case_name(const ::testing::TestParamInfo<Case> &info) {
   std::string n = std::string(info.param.check->name) + "_" + info.param.channel;
   for (auto &ch : n)
-    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+    if (!std::isalnum(static_cast<unsigned char>(ch)))
+      ch = '_';
   return n;
 }
 
-INSTANTIATE_TEST_SUITE_P(Registered, ChannelConformance, ::testing::ValuesIn(all_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(Registered, ChannelConformance, ::testing::ValuesIn(all_cases()),
+                         case_name);
 
 } // namespace
 } // namespace ipcv::harness

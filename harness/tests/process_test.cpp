@@ -10,8 +10,10 @@ namespace ipcv::harness {
 namespace {
 
 TEST(Reap, ReportsEachExitStatus) {
-  std::vector<pid_t> pids = {spawn([] { return 0; }), spawn([] { return 3; }),
-                             spawn([]() -> int { ::raise(SIGKILL); return 0; })};
+  std::vector<pid_t> pids = {spawn([] { return 0; }), spawn([] { return 3; }), spawn([]() -> int {
+                               ::raise(SIGKILL);
+                               return 0;
+                             })};
   auto exits = reap(pids, after_ms(10000));
   ASSERT_EQ(exits.size(), 3u);
   EXPECT_TRUE(exits[0].clean());
@@ -24,7 +26,8 @@ TEST(Reap, ReportsEachExitStatus) {
 
 TEST(Reap, KillsAChildStillRunningAtTheDeadline) {
   pid_t p = spawn([] {
-    for (;;) ::pause();
+    for (;;)
+      ::pause();
     return 0;
   });
   auto exits = reap({p}, after_ms(200));
@@ -47,7 +50,8 @@ TEST(Barrier, ReleasesEveryProcessTogether) {
   for (int i = 0; i < 2; ++i)
     pids.push_back(spawn([&] { return b.arrive_and_wait(after_ms(10000)) ? 0 : 1; }));
   EXPECT_TRUE(b.arrive_and_wait(after_ms(10000)));
-  for (const auto &e : reap(pids, after_ms(10000))) EXPECT_TRUE(e.clean()) << e.describe();
+  for (const auto &e : reap(pids, after_ms(10000)))
+    EXPECT_TRUE(e.clean()) << e.describe();
 }
 
 TEST(Barrier, GivesUpWhenAParticipantNeverArrives) {

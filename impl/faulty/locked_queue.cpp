@@ -35,7 +35,8 @@ struct QueueShared {
 namespace {
 
 void lock(QueueShared *s) {
-  if (pthread_mutex_lock(&s->mu) == EOWNERDEAD) pthread_mutex_consistent(&s->mu);
+  if (pthread_mutex_lock(&s->mu) == EOWNERDEAD)
+    pthread_mutex_consistent(&s->mu);
 }
 void unlock(QueueShared *s) { pthread_mutex_unlock(&s->mu); }
 
@@ -47,7 +48,8 @@ void wake(std::atomic<std::uint32_t> &w) {
 /// Sleeps while `w` == seen, until `d`; false when `d` has passed.
 bool wait(std::atomic<std::uint32_t> &w, std::uint32_t seen, Deadline d) {
   auto left = d - Clock::now();
-  if (left <= Clock::duration::zero()) return false;
+  if (left <= Clock::duration::zero())
+    return false;
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
   timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
   ::syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&w), FUTEX_WAIT, seen, &ts, nullptr, 0);
@@ -63,7 +65,8 @@ void put(QueueShared *s, std::span<const std::byte> msg, bool at_head) {
     idx = (s->head + s->count) % kCapacity;
   }
   s->slots[idx].len = static_cast<std::uint32_t>(msg.size());
-  if (!msg.empty()) std::memcpy(s->slots[idx].bytes, msg.data(), msg.size());
+  if (!msg.empty())
+    std::memcpy(s->slots[idx].bytes, msg.data(), msg.size());
   ++s->count;
 }
 
@@ -80,10 +83,12 @@ template <Fault F> Claims LockedQueue<F>::claims() {
   return c;
 }
 
-template <Fault F> Expected<typename LockedQueue<F>::Address> LockedQueue<F>::prepare(const Config &cfg) {
-  void *p = ::mmap(nullptr, sizeof(QueueShared), PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return Status::from_errno("mmap");
+template <Fault F>
+Expected<typename LockedQueue<F>::Address> LockedQueue<F>::prepare(const Config &cfg) {
+  void *p = ::mmap(nullptr, sizeof(QueueShared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                   -1, 0);
+  if (p == MAP_FAILED)
+    return Status::from_errno("mmap");
   auto *s = new (p) QueueShared{};
   pthread_mutexattr_t at;
   pthread_mutexattr_init(&at);
@@ -97,15 +102,18 @@ template <Fault F> Expected<typename LockedQueue<F>::Address> LockedQueue<F>::pr
 }
 
 template <Fault F> void LockedQueue<F>::destroy(const Address &a) noexcept {
-  if (a.shared == nullptr) return;
+  if (a.shared == nullptr)
+    return;
   pthread_mutex_destroy(&a.shared->mu);
   ::munmap(a.shared, sizeof(QueueShared));
 }
 
 template <Fault F>
 Status LockedQueue<F>::Sender::send(std::span<const std::byte> msg, Deadline d) noexcept {
-  if (s_ == nullptr) return {Result::error, EBADF, "sender is closed"};
-  if (msg.size() > kSlotBytes) return Result::too_large;
+  if (s_ == nullptr)
+    return {Result::error, EBADF, "sender is closed"};
+  if (msg.size() > kSlotBytes)
+    return Result::too_large;
   for (;;) {
     lock(s_);
     if (s_->receivers_closed >= s_->receivers) {
@@ -134,7 +142,8 @@ Status LockedQueue<F>::Sender::send(std::span<const std::byte> msg, Deadline d) 
       // BUG (reorder): every fourth message is put at the head.
       put(s_, msg, F == Fault::reorder && n % 4 == 3 && s_->count > 0);
       // BUG (dup): an acknowledgement "lost" at half capacity makes the send go out again.
-      if (F == Fault::dup && s_->count == kCapacity / 2) put(s_, msg, false);
+      if (F == Fault::dup && s_->count == kCapacity / 2)
+        put(s_, msg, false);
       s_->items_seq.fetch_add(1);
       unlock(s_);
       wake(s_->items_seq);
@@ -148,12 +157,14 @@ Status LockedQueue<F>::Sender::send(std::span<const std::byte> msg, Deadline d) 
     }
     const std::uint32_t seen = s_->space_seq.load();
     unlock(s_);
-    if (!wait(s_->space_seq, seen, d)) return d == Deadline{} ? Result::full : Result::timeout;
+    if (!wait(s_->space_seq, seen, d))
+      return d == Deadline{} ? Result::full : Result::timeout;
   }
 }
 
 template <Fault F> void LockedQueue<F>::Sender::close() noexcept {
-  if (s_ == nullptr) return;
+  if (s_ == nullptr)
+    return;
   lock(s_);
   ++s_->senders_closed;
   s_->items_seq.fetch_add(1);
@@ -164,7 +175,8 @@ template <Fault F> void LockedQueue<F>::Sender::close() noexcept {
 
 template <Fault F>
 RecvStatus LockedQueue<F>::Receiver::recv(std::span<std::byte> buf, Deadline d) noexcept {
-  if (s_ == nullptr) return Status{Result::error, EBADF, "receiver is closed"};
+  if (s_ == nullptr)
+    return Status{Result::error, EBADF, "receiver is closed"};
   for (;;) {
     lock(s_);
     if (s_->count > 0) {
@@ -178,7 +190,8 @@ RecvStatus LockedQueue<F>::Receiver::recv(std::span<std::byte> buf, Deadline d) 
         wake(s_->space_seq);
         return Status{Result::too_large};
       }
-      if (len > 0) std::memcpy(buf.data(), slot.bytes, len);
+      if (len > 0)
+        std::memcpy(buf.data(), slot.bytes, len);
       unlock(s_);
       wake(s_->space_seq);
       return {Status{Result::ok}, len};
@@ -203,7 +216,8 @@ RecvStatus LockedQueue<F>::Receiver::recv(std::span<std::byte> buf, Deadline d) 
 }
 
 template <Fault F> void LockedQueue<F>::Receiver::close() noexcept {
-  if (s_ == nullptr) return;
+  if (s_ == nullptr)
+    return;
   lock(s_);
   ++s_->receivers_closed;
   s_->space_seq.fetch_add(1);

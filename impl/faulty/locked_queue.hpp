@@ -25,11 +25,11 @@ struct QueueShared;
 
 /// LockedQueue is a mutex-guarded bounded queue with the bug `F` built in.
 template <Fault F> struct LockedQueue {
-  static constexpr std::string_view kName = F == Fault::drop        ? "faulty-drop"
-                                            : F == Fault::reorder   ? "faulty-reorder"
-                                            : F == Fault::dup       ? "faulty-dup"
-                                            : F == Fault::corrupt   ? "faulty-corrupt"
-                                                                    : "faulty-lost-wakeup";
+  static constexpr std::string_view kName = F == Fault::drop      ? "faulty-drop"
+                                            : F == Fault::reorder ? "faulty-reorder"
+                                            : F == Fault::dup     ? "faulty-dup"
+                                            : F == Fault::corrupt ? "faulty-corrupt"
+                                                                  : "faulty-lost-wakeup";
   struct Address {
     QueueShared *shared = nullptr;
   };

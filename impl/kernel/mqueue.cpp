@@ -20,8 +20,10 @@ using Side = MqueueChannel::Side;
 timespec slice_end(Deadline d) {
   auto left = d - Clock::now();
   const auto slice = std::chrono::milliseconds(MqueueChannel::kSliceMs);
-  if (left > slice) left = slice;
-  if (left < Clock::duration::zero()) left = Clock::duration::zero();
+  if (left > slice)
+    left = slice;
+  if (left < Clock::duration::zero())
+    left = Clock::duration::zero();
   timespec now{};
   ::clock_gettime(CLOCK_REALTIME, &now);
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count() + now.tv_nsec;
@@ -34,12 +36,15 @@ timespec slice_end(Deadline d) {
 /// Returns ok while someone may still act, eof when all closed, peer_gone when any died.
 Result other_side(const Side &s, std::uint32_t expected) {
   const std::uint32_t n = s.connected.load(std::memory_order_acquire);
-  if (n < expected) return Result::ok; // someone has yet to connect
+  if (n < expected)
+    return Result::ok; // someone has yet to connect
   bool died = false;
   for (std::uint32_t i = 0; i < n && i < MqueueChannel::kMaxEndpoints; ++i) {
-    if (s.is_closed[i].load(std::memory_order_acquire)) continue;
+    if (s.is_closed[i].load(std::memory_order_acquire))
+      continue;
     const pid_t pid = s.pid[i].load(std::memory_order_acquire);
-    if (pid == 0 || os::process_alive(pid)) return Result::ok;
+    if (pid == 0 || os::process_alive(pid))
+      return Result::ok;
     died = true;
   }
   return died ? Result::peer_gone : Result::eof;
@@ -53,7 +58,8 @@ long queued(mqd_t q) {
 template <class E>
 Expected<E> connect(const MqueueChannel::Address &a, Side &side, int flags, const char *what) {
   mqd_t q = ::mq_open(a.name, flags | O_CLOEXEC);
-  if (q == static_cast<mqd_t>(-1)) return Status::from_errno(what);
+  if (q == static_cast<mqd_t>(-1))
+    return Status::from_errno(what);
   // Reserve a slot first, then publish the pid; a slot whose pid is still 0 counts as an
   // endpoint that is connecting, so nobody declares the side gone while it is filled in.
   const std::uint32_t slot = side.connected.fetch_add(1, std::memory_order_acq_rel);
@@ -79,7 +85,8 @@ Claims MqueueChannel::claims() {
 }
 
 Expected<MqueueChannel::Address> MqueueChannel::prepare(const Config &cfg) {
-  if (cfg.max_message > kMaxMessage) return Status{Result::too_large, 0, "max_message > 8192"};
+  if (cfg.max_message > kMaxMessage)
+    return Status{Result::too_large, 0, "max_message > 8192"};
   if (cfg.senders > kMaxEndpoints || cfg.receivers > kMaxEndpoints)
     return Status{Result::error, EINVAL, "more than 64 endpoints on one side"};
   Address a;
@@ -97,10 +104,11 @@ Expected<MqueueChannel::Address> MqueueChannel::prepare(const Config &cfg) {
   at.mq_maxmsg = static_cast<long>(cfg.capacity ? cfg.capacity : kCapacity);
   at.mq_msgsize = static_cast<long>(a.max_message == 0 ? 1 : a.max_message);
   mqd_t q = ::mq_open(a.name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600, &at);
-  if (q == static_cast<mqd_t>(-1)) return Status::from_errno("mq_open(O_CREAT|O_EXCL)");
+  if (q == static_cast<mqd_t>(-1))
+    return Status::from_errno("mq_open(O_CREAT|O_EXCL)");
   ::mq_close(q);
-  void *p = ::mmap(nullptr, sizeof(Control), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                   -1, 0);
+  void *p =
+      ::mmap(nullptr, sizeof(Control), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) {
     Status s = Status::from_errno("mmap control block");
     ::mq_unlink(a.name);
@@ -120,7 +128,8 @@ Expected<MqueueChannel::Receiver> MqueueChannel::connect_receiver(const Address 
 
 void MqueueChannel::destroy(const Address &a) noexcept {
   ::mq_unlink(a.name);
-  if (a.control != nullptr) ::munmap(a.control, sizeof(Control));
+  if (a.control != nullptr)
+    ::munmap(a.control, sizeof(Control));
 }
 
 std::vector<NamedObject> MqueueChannel::named_objects(const Address &a) {
@@ -131,7 +140,8 @@ MqueueChannel::Endpoint::Endpoint(Endpoint &&o) noexcept
     : q_(std::exchange(o.q_, static_cast<mqd_t>(-1))), a_(o.a_), mine_(o.mine_), slot_(o.slot_) {}
 
 void MqueueChannel::Endpoint::close() noexcept {
-  if (q_ == static_cast<mqd_t>(-1)) return;
+  if (q_ == static_cast<mqd_t>(-1))
+    return;
   ::mq_close(std::exchange(q_, static_cast<mqd_t>(-1)));
   mine_->is_closed[slot_].store(1, std::memory_order_release);
   mine_->closed.fetch_add(1, std::memory_order_acq_rel);
@@ -139,18 +149,26 @@ void MqueueChannel::Endpoint::close() noexcept {
 
 Status MqueueChannel::Sender::put(std::span<const std::byte> msg, Deadline d,
                                   Result when_late) noexcept {
-  if (q_ == static_cast<mqd_t>(-1)) return {Result::error, EBADF, "sender is closed"};
-  if (msg.size() > a_.max_message) return Result::too_large;
+  if (q_ == static_cast<mqd_t>(-1))
+    return {Result::error, EBADF, "sender is closed"};
+  if (msg.size() > a_.max_message)
+    return Result::too_large;
   const char *p = msg.empty() ? "" : reinterpret_cast<const char *>(msg.data());
   for (;;) {
     const timespec until = slice_end(d);
-    if (::mq_timedsend(q_, p, msg.size(), 0, &until) == 0) return Result::ok;
-    if (errno == EINTR) continue;
-    if (errno == EMSGSIZE) return {Result::too_large, EMSGSIZE, "mq_timedsend"};
-    if (errno != ETIMEDOUT) return Status::from_errno("mq_timedsend");
+    if (::mq_timedsend(q_, p, msg.size(), 0, &until) == 0)
+      return Result::ok;
+    if (errno == EINTR)
+      continue;
+    if (errno == EMSGSIZE)
+      return {Result::too_large, EMSGSIZE, "mq_timedsend"};
+    if (errno != ETIMEDOUT)
+      return Status::from_errno("mq_timedsend");
     IPCV_PERTURB_POINT("mqueue.send.between_slices");
-    if (other_side(a_.control->receivers, a_.receivers) != Result::ok) return Result::peer_gone;
-    if (Clock::now() >= d) return when_late;
+    if (other_side(a_.control->receivers, a_.receivers) != Result::ok)
+      return Result::peer_gone;
+    if (Clock::now() >= d)
+      return when_late;
   }
 }
 
@@ -164,7 +182,8 @@ Status MqueueChannel::Sender::try_send(std::span<const std::byte> msg) noexcept 
 
 RecvStatus MqueueChannel::Receiver::take(std::span<std::byte> buf, Deadline d,
                                          Result when_late) noexcept {
-  if (q_ == static_cast<mqd_t>(-1)) return Status{Result::error, EBADF, "receiver is closed"};
+  if (q_ == static_cast<mqd_t>(-1))
+    return Status{Result::error, EBADF, "receiver is closed"};
   // mq_receive wants room for mq_msgsize bytes; a smaller caller buffer goes through scratch_.
   const bool direct = buf.size() >= a_.max_message;
   char *dst = reinterpret_cast<char *>(direct ? buf.data() : scratch_.data());
@@ -174,18 +193,24 @@ RecvStatus MqueueChannel::Receiver::take(std::span<std::byte> buf, Deadline d,
     ssize_t n = ::mq_timedreceive(q_, dst, room, nullptr, &until);
     if (n >= 0) {
       const auto len = static_cast<std::size_t>(n);
-      if (len > buf.size()) return Status{Result::too_large};
-      if (!direct && len > 0) std::memcpy(buf.data(), dst, len);
+      if (len > buf.size())
+        return Status{Result::too_large};
+      if (!direct && len > 0)
+        std::memcpy(buf.data(), dst, len);
       return {Status{Result::ok}, len};
     }
-    if (errno == EINTR) continue;
-    if (errno != ETIMEDOUT) return Status::from_errno("mq_timedreceive");
+    if (errno == EINTR)
+      continue;
+    if (errno != ETIMEDOUT)
+      return Status::from_errno("mq_timedreceive");
     // Read the senders' state before the queue length: a sender closes only after its last
     // send completed, so "all closed" seen first means the length below counts every message.
     const Result senders = other_side(a_.control->senders, a_.senders);
     IPCV_PERTURB_POINT("mqueue.recv.between_state_and_length");
-    if (senders != Result::ok && queued(q_) == 0) return Status{senders};
-    if (Clock::now() >= d) return Status{when_late};
+    if (senders != Result::ok && queued(q_) == 0)
+      return Status{senders};
+    if (Clock::now() >= d)
+      return Status{when_late};
   }
 }
 

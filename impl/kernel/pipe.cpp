@@ -22,8 +22,10 @@ ssize_t read_exact(int fd, std::byte *p, std::size_t n, Deadline d) {
       break;
     } else if (errno == EAGAIN) {
       int ev = os::wait_fd(fd, POLLIN, d);
-      if (ev == 0) break;
-      if (ev < 0) return -1;
+      if (ev == 0)
+        break;
+      if (ev < 0)
+        return -1;
     } else if (errno != EINTR) {
       return -1;
     }
@@ -45,10 +47,13 @@ Claims PipeChannel::claims() {
 }
 
 Expected<PipeChannel::Address> PipeChannel::prepare(const Config &cfg) {
-  if (cfg.max_message > kMaxMessage) return Status{Result::too_large, 0, "max_message > 4092"};
-  if (cfg.receivers > 1) return Status{Result::error, EINVAL, "pipe has one receiver"};
+  if (cfg.max_message > kMaxMessage)
+    return Status{Result::too_large, 0, "max_message > 4092"};
+  if (cfg.receivers > 1)
+    return Status{Result::error, EINVAL, "pipe has one receiver"};
   int fds[2];
-  if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return Status::from_errno("pipe2");
+  if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0)
+    return Status::from_errno("pipe2");
   Address a;
   a.read_fd = fds[0];
   a.write_fd = fds[1];
@@ -76,19 +81,27 @@ Status FdSender<PipeChannel>::put(std::span<const std::byte> msg, Deadline d,
   std::byte frame[PIPE_BUF];
   const auto len = static_cast<std::uint32_t>(msg.size());
   std::memcpy(frame, &len, kHeader);
-  if (!msg.empty()) std::memcpy(frame + kHeader, msg.data(), msg.size());
+  if (!msg.empty())
+    std::memcpy(frame + kHeader, msg.data(), msg.size());
   const std::size_t n = kHeader + msg.size();
   IPCV_PERTURB_POINT("pipe.send.framed");
   for (;;) {
     ssize_t r = os::write_nosigpipe(fd_.get(), frame, n);
-    if (r == static_cast<ssize_t>(n)) return Result::ok;
-    if (r >= 0) return {Result::error, EIO, "short write of an atomic frame"};
-    if (errno == EPIPE) return Result::peer_gone;
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN) return Status::from_errno("write");
+    if (r == static_cast<ssize_t>(n))
+      return Result::ok;
+    if (r >= 0)
+      return {Result::error, EIO, "short write of an atomic frame"};
+    if (errno == EPIPE)
+      return Result::peer_gone;
+    if (errno == EINTR)
+      continue;
+    if (errno != EAGAIN)
+      return Status::from_errno("write");
     int ev = os::wait_fd(fd_.get(), POLLOUT, d);
-    if (ev == 0) return when_late;
-    if (ev < 0) return Status::from_errno("poll");
+    if (ev == 0)
+      return when_late;
+    if (ev < 0)
+      return Status::from_errno("poll");
   }
 }
 
@@ -98,7 +111,8 @@ RecvStatus FdReceiver<PipeChannel>::take(std::span<std::byte> buf, Deadline d,
   constexpr std::size_t kHeader = PipeChannel::kHeader;
   std::uint32_t len = 0;
   ssize_t h = read_exact(fd_.get(), reinterpret_cast<std::byte *>(&len), kHeader, d);
-  if (h < 0) return Status::from_errno("read");
+  if (h < 0)
+    return Status::from_errno("read");
   if (h == 0) {
     // Nothing arrived: either every writer is gone (EOF) or the deadline passed.
     pollfd p{fd_.get(), POLLIN, 0};
@@ -106,8 +120,10 @@ RecvStatus FdReceiver<PipeChannel>::take(std::span<std::byte> buf, Deadline d,
       return Status{Result::eof};
     return Status{when_late};
   }
-  if (h < static_cast<ssize_t>(kHeader)) return Status{Result::error, EIO, "torn frame header"};
-  if (len > max_) return Status{Result::error, EPROTO, "frame length over the maximum"};
+  if (h < static_cast<ssize_t>(kHeader))
+    return Status{Result::error, EIO, "torn frame header"};
+  if (len > max_)
+    return Status{Result::error, EPROTO, "frame length over the maximum"};
   IPCV_PERTURB_POINT("pipe.recv.between_header_and_payload");
   // The frame was written atomically, so its payload is already in the pipe.
   const Deadline grace = Clock::now() + std::chrono::seconds(1);
@@ -118,8 +134,10 @@ RecvStatus FdReceiver<PipeChannel>::take(std::span<std::byte> buf, Deadline d,
     return Status{Result::too_large};
   }
   ssize_t b = read_exact(fd_.get(), buf.data(), len, grace);
-  if (b < 0) return Status::from_errno("read");
-  if (b != static_cast<ssize_t>(len)) return Status{Result::error, EIO, "torn frame payload"};
+  if (b < 0)
+    return Status::from_errno("read");
+  if (b != static_cast<ssize_t>(len))
+    return Status{Result::error, EIO, "torn frame payload"};
   return {Status{Result::ok}, len};
 }
 

@@ -23,7 +23,8 @@ Claims SeqpacketChannel::claims() {
 }
 
 Expected<SeqpacketChannel::Address> SeqpacketChannel::prepare(const Config &cfg) {
-  if (cfg.max_message > kMaxMessage) return Status{Result::too_large, 0, "max_message > 64 KiB"};
+  if (cfg.max_message > kMaxMessage)
+    return Status{Result::too_large, 0, "max_message > 64 KiB"};
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
     return Status::from_errno("socketpair");
@@ -58,15 +59,23 @@ Status FdSender<SeqpacketChannel>::put(std::span<const std::byte> msg, Deadline 
   IPCV_PERTURB_POINT("seqpacket.send.before_sendmsg");
   for (;;) {
     ssize_t r = ::sendmsg(fd_.get(), &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (r == static_cast<ssize_t>(msg.size() + 1)) return Result::ok;
-    if (r >= 0) return {Result::error, EIO, "short sendmsg on a packet socket"};
-    if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN) return Result::peer_gone;
-    if (errno == EMSGSIZE) return {Result::too_large, EMSGSIZE, "sendmsg"};
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN) return Status::from_errno("sendmsg");
+    if (r == static_cast<ssize_t>(msg.size() + 1))
+      return Result::ok;
+    if (r >= 0)
+      return {Result::error, EIO, "short sendmsg on a packet socket"};
+    if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
+      return Result::peer_gone;
+    if (errno == EMSGSIZE)
+      return {Result::too_large, EMSGSIZE, "sendmsg"};
+    if (errno == EINTR)
+      continue;
+    if (errno != EAGAIN)
+      return Status::from_errno("sendmsg");
     int ev = os::wait_fd(fd_.get(), POLLOUT, d);
-    if (ev == 0) return when_late;
-    if (ev < 0) return Status::from_errno("poll");
+    if (ev == 0)
+      return when_late;
+    if (ev < 0)
+      return Status::from_errno("poll");
   }
 }
 
@@ -82,19 +91,27 @@ RecvStatus FdReceiver<SeqpacketChannel>::take(std::span<std::byte> buf, Deadline
   for (;;) {
     mh.msg_flags = 0;
     ssize_t r = ::recvmsg(fd_.get(), &mh, MSG_DONTWAIT | MSG_TRUNC);
-    if (r == 0) return Status{Result::eof};
+    if (r == 0)
+      return Status{Result::eof};
     if (r > 0) {
       const auto len = static_cast<std::size_t>(r) - 1;
-      if (tag != kTag) return Status{Result::error, EPROTO, "packet without the message tag"};
-      if (len > max_ || (mh.msg_flags & MSG_TRUNC)) return Status{Result::too_large};
+      if (tag != kTag)
+        return Status{Result::error, EPROTO, "packet without the message tag"};
+      if (len > max_ || (mh.msg_flags & MSG_TRUNC))
+        return Status{Result::too_large};
       return {Status{Result::ok}, len};
     }
-    if (errno == ECONNRESET) return Status{Result::peer_gone};
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN) return Status::from_errno("recvmsg");
+    if (errno == ECONNRESET)
+      return Status{Result::peer_gone};
+    if (errno == EINTR)
+      continue;
+    if (errno != EAGAIN)
+      return Status::from_errno("recvmsg");
     int ev = os::wait_fd(fd_.get(), POLLIN, d);
-    if (ev == 0) return Status{when_late};
-    if (ev < 0) return Status::from_errno("poll");
+    if (ev == 0)
+      return Status{when_late};
+    if (ev < 0)
+      return Status::from_errno("poll");
   }
 }
 

@@ -14,7 +14,8 @@ public:
   explicit UniqueFd(int fd) noexcept : fd_(fd) {}
   UniqueFd(UniqueFd &&o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
   UniqueFd &operator=(UniqueFd &&o) noexcept {
-    if (this != &o) reset(std::exchange(o.fd_, -1));
+    if (this != &o)
+      reset(std::exchange(o.fd_, -1));
     return *this;
   }
   UniqueFd(const UniqueFd &) = delete;

@@ -1,8 +1,8 @@
 // Implementation of the shared-memory region (see region.hpp for the two kinds and the guard).
 #include "region.hpp"
 
-#include "annotate.hpp"
 #include "../os.hpp"
+#include "annotate.hpp"
 
 #include <cstdio>
 #include <cstring>

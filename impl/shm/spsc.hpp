@@ -4,10 +4,11 @@
 //
 // Capacity: the ring is sized so that Config::capacity messages of Config::max_message bytes
 // always fit (defaults: 1 MiB messages, an 8 MiB ring holding 6 of them, many more small
-// ones; the region is a sparse memfd, so pages the ring never reaches cost nothing). Blocking send/recv spin 4 µs, then sleep on a futex in the region (wait.hpp): the
-// consumer sleeps on `data`, which the producer notifies after publishing; the producer on
-// `space`, which the consumer notifies after releasing. eof: the sender closed and the ring is
-// drained; peer_gone: the other side closed or its process died (noticed within a 5 ms slice).
+// ones; the region is a sparse memfd, so pages the ring never reaches cost nothing). Blocking
+// send/recv spin 4 µs, then sleep on a futex in the region (wait.hpp): the consumer sleeps on
+// `data`, which the producer notifies after publishing; the producer on `space`, which the consumer
+// notifies after releasing. eof: the sender closed and the ring is drained; peer_gone: the other
+// side closed or its process died (noticed within a 5 ms slice).
 #pragma once
 
 #include "endpoint.hpp"

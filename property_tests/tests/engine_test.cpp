@@ -16,7 +16,8 @@ namespace {
 std::vector<std::string> reference_channels() {
   std::vector<std::string> out;
   for (const auto &e : channels())
-    if (!e.faulty) out.push_back(e.name);
+    if (!e.faulty)
+      out.push_back(e.name);
   return out;
 }
 
@@ -92,7 +93,8 @@ void PrintTo(const Fixture &f, std::ostream *os) {
 std::string fixture_name(const ::testing::TestParamInfo<Fixture> &info) {
   std::string n = std::string(info.param.channel) + "_" + harness::to_string(info.param.mode);
   for (auto &c : n)
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+    if (!std::isalnum(static_cast<unsigned char>(c)))
+      c = '_';
   return n;
 }
 

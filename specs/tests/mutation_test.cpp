@@ -32,7 +32,8 @@ History correct_history(std::uint32_t min_producers = 1, std::uint64_t min_messa
     e.op = op;
     e.res = res;
     e.has_msg = id.has_value();
-    if (id) e.msg = *id;
+    if (id)
+      e.msg = *id;
     e.len = id ? 64 : 0;
     const std::int64_t before = *rc::gen::inRange<std::int64_t>(0, 40);
     const std::int64_t after = *rc::gen::inRange<std::int64_t>(0, 40);
@@ -48,9 +49,11 @@ History correct_history(std::uint32_t min_producers = 1, std::uint64_t min_messa
   while (left > 0 || !queue.empty()) {
     std::vector<std::uint32_t> can;
     for (std::uint32_t p = 0; p < producers; ++p)
-      if (next[p] < per_producer) can.push_back(p);
+      if (next[p] < per_producer)
+        can.push_back(p);
     if (!queue.empty())
-      for (std::uint32_t c = 0; c < consumers; ++c) can.push_back(producers + c);
+      for (std::uint32_t c = 0; c < consumers; ++c)
+        can.push_back(producers + c);
     const std::uint32_t actor = can[*rc::gen::inRange<std::size_t>(0, can.size())];
     if (actor < producers) {
       const MsgId id{actor + 1, next[actor]++};
@@ -81,7 +84,8 @@ Verdict run_spec(const char *name, const History &h) {
 std::vector<std::size_t> receives(const History &h) {
   std::vector<std::size_t> out;
   for (std::size_t i = 0; i < h.events.size(); ++i)
-    if (h.events[i].op == Op::recv && h.events[i].res == Res::ok) out.push_back(i);
+    if (h.events[i].op == Op::recv && h.events[i].res == Res::ok)
+      out.push_back(i);
   return out;
 }
 
@@ -96,7 +100,8 @@ void expect(const History &h, const char *mutation, std::initializer_list<const 
   }
   for (const char *name : must_pass) {
     const Verdict v = run_spec(name, h);
-    if (v.kind == Verdict::fail) RC_FAIL(std::string(name) + " should not care: " + v.explanation);
+    if (v.kind == Verdict::fail)
+      RC_FAIL(std::string(name) + " should not care: " + v.explanation);
   }
 }
 
@@ -104,7 +109,8 @@ RC_GTEST_PROP(SpecCatalog, PassesCorrectConcurrentHistories, ()) {
   const History h = correct_history();
   for (const char *name : kQueueSpecs) {
     const Verdict v = run_spec(name, h);
-    if (v.kind != Verdict::pass) RC_FAIL(std::string(name) + ": " + v.explanation);
+    if (v.kind != Verdict::pass)
+      RC_FAIL(std::string(name) + ": " + v.explanation);
   }
 }
 
@@ -124,7 +130,8 @@ RC_GTEST_PROP(SpecCatalog, CatchesADuplicatedReceive, ()) {
   // The same receiver gets it again, after everything else it did.
   std::int64_t last = 0;
   for (const auto &e : h.events)
-    if (e.pid == copy.pid) last = std::max(last, e.ret);
+    if (e.pid == copy.pid)
+      last = std::max(last, e.ret);
   copy.call = last + 10;
   copy.ret = last + 20;
   h.events.push_back(copy);
@@ -137,7 +144,8 @@ RC_GTEST_PROP(SpecCatalog, CatchesTwoSwappedReceives, ()) {
   // before either receive began, so only the order is wrong, never the causality.
   auto send_ret = [&](MsgId id) {
     for (const auto &e : h.events)
-      if (e.op == Op::send && e.msg == id) return e.ret;
+      if (e.op == Op::send && e.msg == id)
+        return e.ret;
     return kNever;
   };
   std::vector<std::pair<std::size_t, std::size_t>> pairs;
@@ -151,7 +159,8 @@ RC_GTEST_PROP(SpecCatalog, CatchesTwoSwappedReceives, ()) {
   RC_PRE(!pairs.empty());
   const auto [a, b] = *rc::gen::elementOf(pairs);
   std::swap(h.events[a].msg, h.events[b].msg);
-  expect(h, "swap", {"fifo", "linearizable"}, {"integrity", "no-phantom", "no-duplication", "no-loss"});
+  expect(h, "swap", {"fifo", "linearizable"},
+         {"integrity", "no-phantom", "no-duplication", "no-loss"});
 }
 
 RC_GTEST_PROP(SpecCatalog, CatchesACorruptedReceive, ()) {
@@ -170,17 +179,21 @@ RC_GTEST_PROP(SpecCatalog, CatchesTwoReorderedSends, ()) {
   for (std::size_t i = 0; i < h.events.size(); ++i)
     if (h.events[i].op == Op::recv && h.events[i].res == Res::ok)
       for (std::size_t j = 0; j < h.events.size(); ++j)
-        if (h.events[j].op == Op::send && h.events[j].msg == h.events[i].msg) recv_of_send[j] = i;
+        if (h.events[j].op == Op::send && h.events[j].msg == h.events[i].msg)
+          recv_of_send[j] = i;
   std::vector<std::pair<std::size_t, std::size_t>> pairs;
   for (std::size_t a = 0; a < h.events.size(); ++a)
     for (std::size_t b = 0; b < h.events.size(); ++b) {
       const Event &sa = h.events[a], &sb = h.events[b];
-      if (sa.op != Op::send || sb.op != Op::send || sa.msg.producer == sb.msg.producer) continue;
-      if (!sa.precedes(sb) || recv_of_send[a] == SIZE_MAX || recv_of_send[b] == SIZE_MAX) continue;
+      if (sa.op != Op::send || sb.op != Op::send || sa.msg.producer == sb.msg.producer)
+        continue;
+      if (!sa.precedes(sb) || recv_of_send[a] == SIZE_MAX || recv_of_send[b] == SIZE_MAX)
+        continue;
       const Event &ra = h.events[recv_of_send[a]], &rb = h.events[recv_of_send[b]];
       // After the swap each message is still sent before it is received (B's send ended
       // before A's receive began), so only the order can be wrong.
-      if (ra.precedes(rb) && sb.precedes(ra)) pairs.emplace_back(a, b);
+      if (ra.precedes(rb) && sb.precedes(ra))
+        pairs.emplace_back(a, b);
     }
   RC_PRE(!pairs.empty());
   const auto [a, b] = *rc::gen::elementOf(pairs);

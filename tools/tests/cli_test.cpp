@@ -20,10 +20,12 @@ Outcome run(const std::string &args) {
   const std::string cmd = std::string(IPCVERIFY_BIN) + " " + args + " 2>&1";
   Outcome o;
   std::FILE *p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return o;
+  if (p == nullptr)
+    return o;
   std::array<char, 4096> buf;
   std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) o.out.append(buf.data(), n);
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
+    o.out.append(buf.data(), n);
   const int st = ::pclose(p);
   o.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   return o;
@@ -31,7 +33,8 @@ Outcome run(const std::string &args) {
 
 std::size_t lines(const std::string &s) {
   std::size_t n = 0;
-  for (char c : s) n += c == '\n';
+  for (char c : s)
+    n += c == '\n';
   return n;
 }
 
@@ -42,7 +45,8 @@ std::string golden(const std::string &rel) {
 TEST(Cli, HelpNamesEverySubcommand) {
   const Outcome o = run("--help");
   EXPECT_EQ(o.status, 0);
-  for (const char *s : {"list", "run", "verify", "check"}) EXPECT_NE(o.out.find(s), std::string::npos) << s;
+  for (const char *s : {"list", "run", "verify", "check"})
+    EXPECT_NE(o.out.find(s), std::string::npos) << s;
 }
 
 /// A UsageError is a command line the CLI must refuse with exit status 2 and one line of output.
@@ -83,7 +87,8 @@ INSTANTIATE_TEST_SUITE_P(Cli, CliUsageError, ::testing::ValuesIn(kUsageErrors),
 TEST(Cli, ListShowsTheKernelChannelsAndHidesFixtures) {
   const Outcome o = run("list");
   EXPECT_EQ(o.status, 0);
-  for (const char *c : {"pipe", "seqpacket", "mqueue"}) EXPECT_NE(o.out.find(c), std::string::npos);
+  for (const char *c : {"pipe", "seqpacket", "mqueue"})
+    EXPECT_NE(o.out.find(c), std::string::npos);
   EXPECT_EQ(o.out.find("faulty-"), std::string::npos);
   EXPECT_NE(run("list --include-faulty").out.find("faulty-drop"), std::string::npos);
 }
@@ -120,13 +125,15 @@ TEST(Cli, ReplayOfAFaultyCounterexampleFailsAgain) {
 TEST(Cli, RunWritesTheJsonReport) {
   const std::string path = ::testing::TempDir() + "/run.json";
   const Outcome o = run("run --channel faulty-drop --channel pipe --spec no-loss --cases 30 "
-                        "--seed 7 --time-budget 60 --no-crash --include-faulty --json " + path);
+                        "--seed 7 --time-budget 60 --no-crash --include-faulty --json " +
+                        path);
   EXPECT_EQ(o.status, 1) << o.out;
   std::ifstream in(path);
   const auto j = nlohmann::json::parse(in);
   ASSERT_EQ(j["results"].size(), 2u);
   for (const auto &r : j["results"])
-    for (const char *k : {"channel", "spec", "verdict", "cases", "seed", "replay", "counterexample"})
+    for (const char *k :
+         {"channel", "spec", "verdict", "cases", "seed", "replay", "counterexample"})
       EXPECT_TRUE(r.contains(k)) << k;
   EXPECT_EQ(j["results"][0]["channel"], "faulty-drop");
   EXPECT_EQ(j["results"][0]["verdict"], "fail");
