@@ -1,6 +1,7 @@
 // The registry of channels by name: the reference channels are listed here, adapters and
 // plugins add themselves at run time with register_channel().
 #include "registry.hpp"
+#include "faulty/close_race.hpp"
 #include "faulty/isolation_faults.hpp"
 #include "faulty/locked_queue.hpp"
 #include "kernel/mqueue.hpp"
@@ -30,6 +31,7 @@ std::vector<ChannelEntry> &table() {
     v.push_back(entry_of<LockedQueue<Fault::dup>>(true));
     v.push_back(entry_of<LockedQueue<Fault::corrupt>>(true));
     v.push_back(entry_of<LockedQueue<Fault::lost_wakeup>>(true));
+    v.push_back(entry_of<faulty::CloseRace>(true));
     // Isolation fixtures: working channels that each break one `isolation` probe.
     v.push_back(entry_of<faulty::QueueWith<faulty::PrepareFault::world_readable>>(true));
     v.push_back(entry_of<faulty::QueueWith<faulty::PrepareFault::squat>>(true));

@@ -14,8 +14,6 @@
 namespace ipcv {
 namespace {
 
-using Side = MqueueChannel::Side;
-
 /// Absolute CLOCK_REALTIME time for mq_timed*: the earlier of `d` and one slice from now.
 timespec slice_end(Deadline d) {
   auto left = d - Clock::now();
@@ -34,20 +32,8 @@ timespec slice_end(Deadline d) {
 
 /// Why the other side can never answer: all `expected` endpoints either closed or died.
 /// Returns ok while someone may still act, eof when all closed, peer_gone when any died.
-Result other_side(const Side &s, std::uint32_t expected) {
-  const std::uint32_t n = s.connected.load(std::memory_order_acquire);
-  if (n < expected)
-    return Result::ok; // someone has yet to connect
-  bool died = false;
-  for (std::uint32_t i = 0; i < n && i < MqueueChannel::kMaxEndpoints; ++i) {
-    if (s.is_closed[i].load(std::memory_order_acquire))
-      continue;
-    const pid_t pid = s.pid[i].load(std::memory_order_acquire);
-    if (pid == 0 || os::process_alive(pid))
-      return Result::ok;
-    died = true;
-  }
-  return died ? Result::peer_gone : Result::eof;
+Result other_side(const PeerSide &s, std::uint32_t expected, CloseCheck how) {
+  return look_at(s, expected, true, how).verdict();
 }
 
 long queued(mqd_t q) {
@@ -56,19 +42,17 @@ long queued(mqd_t q) {
 }
 
 template <class E>
-Expected<E> connect(const MqueueChannel::Address &a, Side &side, int flags, const char *what) {
+Expected<E> connect(const MqueueChannel::Address &a, PeerSide &side, unsigned limit, int flags,
+                    const char *what) {
   mqd_t q = ::mq_open(a.name, flags | O_CLOEXEC);
   if (q == static_cast<mqd_t>(-1))
     return Status::from_errno(what);
-  // Reserve a slot first, then publish the pid; a slot whose pid is still 0 counts as an
-  // endpoint that is connecting, so nobody declares the side gone while it is filled in.
-  const std::uint32_t slot = side.connected.fetch_add(1, std::memory_order_acq_rel);
-  if (slot >= MqueueChannel::kMaxEndpoints) {
+  auto slot = join_side(side, limit);
+  if (!slot) {
     ::mq_close(q);
-    return Status{Result::error, EMFILE, "too many endpoints on one side"};
+    return slot.status();
   }
-  side.pid[slot].store(::getpid(), std::memory_order_release);
-  return E(q, a, &side, slot);
+  return E(q, a, &side, *slot);
 }
 
 } // namespace
@@ -119,11 +103,11 @@ Expected<MqueueChannel::Address> MqueueChannel::prepare(const Config &cfg) {
 }
 
 Expected<MqueueChannel::Sender> MqueueChannel::connect_sender(const Address &a) {
-  return connect<Sender>(a, a.control->senders, O_WRONLY, "mq_open sender");
+  return connect<Sender>(a, a.control->senders, a.senders, O_WRONLY, "mq_open sender");
 }
 
 Expected<MqueueChannel::Receiver> MqueueChannel::connect_receiver(const Address &a) {
-  return connect<Receiver>(a, a.control->receivers, O_RDONLY, "mq_open receiver");
+  return connect<Receiver>(a, a.control->receivers, a.receivers, O_RDONLY, "mq_open receiver");
 }
 
 void MqueueChannel::destroy(const Address &a) noexcept {
@@ -143,8 +127,7 @@ void MqueueChannel::Endpoint::close() noexcept {
   if (q_ == static_cast<mqd_t>(-1))
     return;
   ::mq_close(std::exchange(q_, static_cast<mqd_t>(-1)));
-  mine_->is_closed[slot_].store(1, std::memory_order_release);
-  mine_->closed.fetch_add(1, std::memory_order_acq_rel);
+  leave_side(*mine_, slot_);
 }
 
 Status MqueueChannel::Sender::put(std::span<const std::byte> msg, Deadline d,
@@ -165,7 +148,7 @@ Status MqueueChannel::Sender::put(std::span<const std::byte> msg, Deadline d,
     if (errno != ETIMEDOUT)
       return Status::from_errno("mq_timedsend");
     IPCV_PERTURB_POINT("mqueue.send.between_slices");
-    if (other_side(a_.control->receivers, a_.receivers) != Result::ok)
+    if (other_side(a_.control->receivers, a_.receivers, a_.close_check) != Result::ok)
       return Result::peer_gone;
     if (Clock::now() >= d)
       return when_late;
@@ -205,7 +188,7 @@ RecvStatus MqueueChannel::Receiver::take(std::span<std::byte> buf, Deadline d,
       return Status::from_errno("mq_timedreceive");
     // Read the senders' state before the queue length: a sender closes only after its last
     // send completed, so "all closed" seen first means the length below counts every message.
-    const Result senders = other_side(a_.control->senders, a_.senders);
+    const Result senders = other_side(a_.control->senders, a_.senders, a_.close_check);
     IPCV_PERTURB_POINT("mqueue.recv.between_state_and_length");
     if (senders != Result::ok && queued(q_) == 0)
       return Status{senders};

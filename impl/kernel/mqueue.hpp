@@ -2,14 +2,15 @@
 // ("/ipcv-mq-<pid>-<16 hex>") unless Config::name forces one, created O_CREAT|O_EXCL with mode
 // 0600 (an existing queue of that name is refused, never joined), unlinked on destroy.
 //
-// The kernel tells a queue's users nothing about each other, so a small control block in an
-// anonymous shared mapping (inherited across fork) records which senders and receivers
-// connected, closed, or died. Blocked calls wait in slices of kSliceMs and check it between
-// slices: that is how `eof` (all declared senders closed, queue drained) and `peer_gone`
-// (the other side closed or died) are noticed, within one slice.
+// The kernel tells a queue's users nothing about each other, so the peer table of peers.hpp,
+// in an anonymous shared mapping (inherited across fork), records which senders and receivers
+// connected, closed, or died. Blocked calls wait in slices of kSliceMs and look at it between
+// slices: that is how `eof` (all declared senders closed, queue drained) and `peer_gone` (the
+// other side closed or died) are noticed, within one slice.
 #pragma once
 
 #include "../channel.hpp"
+#include "../peers.hpp"
 
 #include <atomic>
 #include <mqueue.h>
@@ -20,22 +21,13 @@ namespace ipcv {
 /// MqueueChannel is the POSIX message queue.
 struct MqueueChannel {
   static constexpr std::string_view kName = "mqueue";
-  static constexpr std::size_t kMaxMessage = 8192; // fs.mqueue.msgsize_max default
-  static constexpr std::size_t kCapacity = 10;     // fs.mqueue.msg_max default
-  static constexpr unsigned kMaxEndpoints = 64;    // per side
+  static constexpr std::size_t kMaxMessage = 8192;               // fs.mqueue.msgsize_max default
+  static constexpr std::size_t kCapacity = 10;                   // fs.mqueue.msg_max default
+  static constexpr unsigned kMaxEndpoints = ipcv::kMaxEndpoints; // per side
   static constexpr long kSliceMs = 10;
 
-  /// Who is connected, per side; lives in shared memory.
-  struct Side {
-    std::atomic<std::uint32_t> connected{0};
-    std::atomic<std::uint32_t> closed{0};
-    std::atomic<pid_t> pid[kMaxEndpoints];
-    std::atomic<std::uint8_t> is_closed[kMaxEndpoints];
-  };
-  struct Control {
-    Side senders;
-    Side receivers;
-  };
+  /// The peer table, in shared memory mapped before fork.
+  using Control = PeerTable;
 
   /// The queue's name plus the control block mapped before fork.
   struct Address {
@@ -44,12 +36,13 @@ struct MqueueChannel {
     std::uint32_t max_message = kMaxMessage;
     std::uint32_t senders = 1;
     std::uint32_t receivers = 1;
+    CloseCheck close_check = CloseCheck::twice; ///< `once` only in faulty-close-race
   };
 
   /// An Endpoint is one opened descriptor plus its slot in the control block.
   class Endpoint {
   public:
-    Endpoint(mqd_t q, Address a, Side *mine, unsigned slot) noexcept
+    Endpoint(mqd_t q, Address a, PeerSide *mine, unsigned slot) noexcept
         : q_(q), a_(a), mine_(mine), slot_(slot) {}
     Endpoint(Endpoint &&o) noexcept;
     Endpoint &operator=(Endpoint &&) = delete;
@@ -59,7 +52,7 @@ struct MqueueChannel {
   protected:
     mqd_t q_;
     Address a_;
-    Side *mine_;
+    PeerSide *mine_;
     unsigned slot_;
   };
 
@@ -77,7 +70,7 @@ struct MqueueChannel {
   /// A Receiver receives on its own descriptor.
   class Receiver : public Endpoint {
   public:
-    Receiver(mqd_t q, Address a, Side *mine, unsigned slot)
+    Receiver(mqd_t q, Address a, PeerSide *mine, unsigned slot)
         : Endpoint(q, a, mine, slot), scratch_(a.max_message) {}
     RecvStatus recv(std::span<std::byte> buf, Deadline d) noexcept;
     RecvStatus try_recv(std::span<std::byte> buf) noexcept;

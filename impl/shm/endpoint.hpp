@@ -3,7 +3,7 @@
 #pragma once
 
 #include "annotate.hpp"
-#include "peers.hpp"
+#include "../peers.hpp"
 #include "region.hpp"
 #include "wait.hpp"
 
