@@ -22,7 +22,10 @@ function(ipcv_add_tests name dir)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
     target_precompile_headers(${name} PRIVATE <gtest/gtest.h> <rapidcheck.h> <rapidcheck/gtest.h>)
   endif()
+  # PRE_TEST: tests are listed when CTest runs, not when the binary is linked, so tests that
+  # come from data files (one per golden history in specs/testdata/) follow the files.
   gtest_discover_tests(${name}
+    DISCOVERY_MODE PRE_TEST
     DISCOVERY_TIMEOUT 60
     PROPERTIES TIMEOUT 300 LABELS "${name}"
     XML_OUTPUT_DIR ${CMAKE_BINARY_DIR}/junit)

@@ -10,9 +10,9 @@
 namespace ipcv::spec {
 namespace {
 
-constexpr std::array<std::string_view, 10> kDesignOrder = {
-    "integrity",    "no-phantom",   "no-duplication", "no-loss",      "fifo",
-    "linearizable", "bounded-wait", "isolation",      "crash-safety", "register"};
+constexpr std::array<std::string_view, 11> kDesignOrder = {
+    "integrity",    "no-phantom",    "no-duplication", "no-loss",      "fifo",    "linearizable",
+    "bounded-wait", "end-of-stream", "isolation",      "crash-safety", "register"};
 
 std::size_t rank(std::string_view name) {
   return static_cast<std::size_t>(std::find(kDesignOrder.begin(), kDesignOrder.end(), name) -

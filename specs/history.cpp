@@ -1,6 +1,7 @@
 // Spellings of the History vocabulary (Op, Res) as they appear in history files.
 #include "history.hpp"
 
+#include <algorithm>
 #include <array>
 
 namespace ipcv::spec {
@@ -29,6 +30,40 @@ bool parse(std::string_view s, Res &out) noexcept {
       return true;
     }
   return false;
+}
+
+namespace {
+void add_sorted(std::vector<std::uint32_t> &v, std::uint32_t pid) {
+  auto it = std::lower_bound(v.begin(), v.end(), pid);
+  if (it == v.end() || *it != pid)
+    v.insert(it, pid);
+}
+bool has(const std::vector<std::uint32_t> &v, std::uint32_t pid) noexcept {
+  return std::binary_search(v.begin(), v.end(), pid);
+}
+} // namespace
+
+bool Roles::is_sender(std::uint32_t pid) const noexcept { return has(senders, pid); }
+bool Roles::is_receiver(std::uint32_t pid) const noexcept { return has(receivers, pid); }
+
+Roles roles_of(const History &h) {
+  Roles r;
+  for (std::uint32_t p : h.senders)
+    add_sorted(r.senders, p);
+  for (std::uint32_t p : h.receivers)
+    add_sorted(r.receivers, p);
+  for (const Event &e : h.events) {
+    if (e.op == Op::send || e.op == Op::close || e.op == Op::write)
+      add_sorted(r.senders, e.pid);
+    else if (e.op == Op::recv || e.op == Op::read)
+      add_sorted(r.receivers, e.pid);
+  }
+  return r;
+}
+
+bool receiver_crashed(const History &h, const Roles &r) {
+  return std::any_of(h.crashed.begin(), h.crashed.end(),
+                     [&](std::uint32_t pid) { return r.is_receiver(pid) || !r.is_sender(pid); });
 }
 
 } // namespace ipcv::spec

@@ -60,11 +60,38 @@ struct Event {
 /// A History is the events of one run, in any order, plus the meta line's key/value pairs.
 struct History {
   std::vector<Event> events;
-  /// From the optional first line {"meta":{...}}: numbers by key ("bound_ns", ...), and the
-  /// claimed specs under "claims" (as names).
+  /// From the optional first line {"meta":{...}}: numbers by key ("bound_ns", "end_ns",
+  /// "capacity", ...), and the claimed specs under "claims" (as names).
   std::map<std::string, double, std::less<>> meta_numbers;
   std::vector<std::string> claims;
+  /// Meta "crashed": the pids killed on purpose (a crash plan). Their last call may stay
+  /// pending for good, and what a killed receiver took with it cannot be observed.
+  std::vector<std::uint32_t> crashed;
+  /// Meta "senders" / "receivers": the pids of each role, when the recorder knows them (an
+  /// actor killed before its first call has no events to show its role). Roles not listed are
+  /// inferred from the events: send or close makes a sender, recv a receiver.
+  std::vector<std::uint32_t> senders;
+  std::vector<std::uint32_t> receivers;
 };
+
+/// The Roles of a history's pids: declared in the meta line or shown by their events.
+struct Roles {
+  std::vector<std::uint32_t> senders;   ///< sorted, distinct
+  std::vector<std::uint32_t> receivers; ///< sorted, distinct
+  bool is_sender(std::uint32_t pid) const noexcept;
+  bool is_receiver(std::uint32_t pid) const noexcept;
+};
+
+/// The roles of every pid of `h`.
+Roles roles_of(const History &h);
+
+/// The reason specs give when receiver_crashed() keeps them from deciding.
+inline constexpr const char *kReceiverKilled =
+    "a receiver was killed: what it took with it cannot be observed";
+
+/// True when a receiver was killed (or a killed pid's role is unknown): what it took with it
+/// cannot be observed, so a spec about where messages went cannot decide.
+bool receiver_crashed(const History &h, const Roles &r);
 
 /// The canonical spelling of an Op / Res in history files.
 std::string_view to_string(Op op) noexcept;

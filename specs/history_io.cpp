@@ -4,11 +4,14 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
+#include <sys/stat.h>
 
 namespace ipcv::spec {
 namespace {
@@ -40,6 +43,17 @@ std::optional<LineError> parse_id(od::value v, std::string_view field, MsgId &ou
   return std::nullopt;
 }
 
+/// The pid list a meta key names ("crashed", "senders", "receivers"), or nullptr.
+std::vector<std::uint32_t> *pid_list(History &h, std::string_view key) {
+  if (key == "crashed")
+    return &h.crashed;
+  if (key == "senders")
+    return &h.senders;
+  if (key == "receivers")
+    return &h.receivers;
+  return nullptr;
+}
+
 std::optional<LineError> parse_meta(od::value v, History &h) {
   od::object obj;
   if (v.get_object().get(obj))
@@ -66,6 +80,13 @@ std::optional<LineError> parse_meta(od::value v, History &h) {
         if (el.get_string().get(s))
           return LineError{"\"meta\": \"claims\" must be names"};
         h.claims.emplace_back(s);
+      }
+    } else if (auto *pids = pid_list(h, k); pids && t == od::json_type::array) {
+      for (auto el : val.get_array()) {
+        std::uint64_t pid = 0;
+        if (el.get_uint64().get(pid) || pid > UINT32_MAX)
+          return LineError{"\"meta\": \"" + k + "\" must be a list of pids"};
+        pids->push_back(static_cast<std::uint32_t>(pid));
       }
     }
   }
@@ -394,13 +415,24 @@ ReadResult parse_history(std::string_view text) {
 }
 
 ReadResult read_history(const std::string &path) {
-  simdjson::padded_string padded;
-  if (simdjson::padded_string::load(path).get(padded)) {
-    ReadResult r;
+  ReadResult r;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
     r.error = IoError{path + ": cannot read: " + std::strerror(errno)};
     return r;
   }
-  ReadResult r = parse_padded(padded.data(), padded.size());
+  if (S_ISDIR(st.st_mode)) {
+    r.error = IoError{path + ": cannot read: a directory, not a history file"};
+    return r;
+  }
+  simdjson::padded_string padded;
+  errno = 0;
+  if (simdjson::padded_string::load(path).get(padded)) {
+    r.error = IoError{path + ": cannot read: " +
+                      (errno != 0 ? std::strerror(errno) : "not a regular file of known size")};
+    return r;
+  }
+  r = parse_padded(padded.data(), padded.size());
   if (r.error)
     r.error->message = path + ": " + r.error->message;
   return r;
@@ -409,9 +441,28 @@ ReadResult read_history(const std::string &path) {
 std::string to_jsonl(const History &h) {
   std::string out;
   out.reserve(h.events.size() * 96 + 128);
-  if (!h.meta_numbers.empty() || !h.claims.empty()) {
+  const std::pair<const char *, const std::vector<std::uint32_t> *> lists[] = {
+      {"crashed", &h.crashed}, {"senders", &h.senders}, {"receivers", &h.receivers}};
+  const bool any_list =
+      std::any_of(std::begin(lists), std::end(lists), [](auto &l) { return !l.second->empty(); });
+  if (!h.meta_numbers.empty() || !h.claims.empty() || any_list) {
     out += "{\"meta\":{";
     bool comma = false;
+    for (const auto &[key, pids] : lists) {
+      if (pids->empty())
+        continue;
+      if (comma)
+        out += ',';
+      put_string(out, key);
+      out += ":[";
+      for (std::size_t i = 0; i < pids->size(); ++i) {
+        if (i)
+          out += ',';
+        put_uint(out, (*pids)[i]);
+      }
+      out += ']';
+      comma = true;
+    }
     for (const auto &[k, v] : h.meta_numbers) {
       if (comma)
         out += ',';

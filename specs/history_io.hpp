@@ -37,7 +37,8 @@ ReadResult parse_history(std::string_view text);
 /// (`h.jsonl: line 7: missing "op"`).
 ReadResult read_history(const std::string &path);
 
-/// The JSON Lines text of `h`: a meta line when it has meta numbers or claims, then one line per
+/// The JSON Lines text of `h`: a meta line when it has meta numbers, claims or pid lists
+/// (crashed, senders, receivers), then one line per
 /// event in the order of h.events. parse_history(to_jsonl(h)) gives back h (lines renumbered).
 std::string to_jsonl(const History &h);
 

@@ -2,7 +2,8 @@
 // (pending sends may or may not be). A receive that never returned may have taken a message
 // before its process stopped, so k unreceived messages are a failure only when they outnumber
 // the pending receives; otherwise the verdict is unknown. Empty messages are counted the same
-// way.
+// way. A history in which a receiver was killed on purpose (meta "crashed") is unknown: what
+// the receiver took with it cannot be observed.
 #include "no_loss.hpp"
 
 #include "catalog.hpp"
@@ -13,6 +14,8 @@
 namespace ipcv::spec {
 
 Verdict check_no_loss(const History &h, const Params &) {
+  if (receiver_crashed(h, roles_of(h)))
+    return Verdict::undecided(kReceiverKilled);
   const MsgIndex index(h);
   std::size_t lost = 0, sent = 0;
   std::vector<std::size_t> witnesses;
