@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <cassert>
 #include <cerrno>
 #include <chrono>
 #include <concepts>
@@ -81,10 +82,22 @@ public:
   Expected(T v) : value_(std::move(v)) {}
   Expected(Status s) : status_(s) {}
   explicit operator bool() const noexcept { return value_.has_value(); }
-  T &operator*() { return *value_; }
-  const T &operator*() const { return *value_; }
-  T *operator->() { return &*value_; }
-  const T *operator->() const { return &*value_; }
+  T &operator*() {
+    assert(value_ && "Expected: dereferenced without a value; check it first");
+    return *value_;
+  }
+  const T &operator*() const {
+    assert(value_ && "Expected: dereferenced without a value; check it first");
+    return *value_;
+  }
+  T *operator->() {
+    assert(value_ && "Expected: dereferenced without a value; check it first");
+    return &*value_;
+  }
+  const T *operator->() const {
+    assert(value_ && "Expected: dereferenced without a value; check it first");
+    return &*value_;
+  }
   const Status &status() const noexcept { return status_; }
 
 private:
