@@ -6,8 +6,13 @@
 #include <new>
 #include <stdexcept>
 #include <sys/mman.h>
+#include <type_traits>
 
 namespace ipcv::harness {
+
+namespace {
+constexpr std::size_t kCacheLine = 64;
+} // namespace
 
 struct Arena::Record {
   std::int64_t call;
@@ -22,11 +27,21 @@ struct Arena::Record {
   std::atomic<std::uint32_t> done; // 1 once `end` filled ret/res
 };
 
-struct Arena::Log {
-  std::atomic<std::uint32_t> count;
-  std::atomic<std::uint32_t> overflow;
-  std::uint32_t pad[14]; // keep the records of one actor off the header's cache line
-  Record records[1];
+/// A Log is the header of one actor's log: a cache line of its own (so the actor's writes to
+/// its records never share a line with the count the watchdog polls), followed in the mapping
+/// by `capacity` Records, each its own object at a computed offset.
+struct alignas(kCacheLine) Arena::Log {
+  std::atomic<std::uint32_t> count{0};    ///< records begun; the release in begin publishes them
+  std::atomic<std::uint32_t> overflow{0}; ///< 1 once begin found the log full
+
+  /// The address of record `i` of `actor` in the mapping of `a`.
+  static std::byte *record_at(const Arena &a, std::uint32_t actor, std::uint32_t i) noexcept {
+    return a.base_ + a.log_bytes_ * actor + sizeof(Log) + std::size_t{i} * sizeof(Record);
+  }
+  /// Record `i` of `actor`, made by the constructor of `a`.
+  static Record &record(const Arena &a, std::uint32_t actor, std::uint32_t i) noexcept {
+    return *std::launder(reinterpret_cast<Record *>(record_at(a, actor, i)));
+  }
 };
 
 std::int64_t Arena::now_ns() noexcept {
@@ -36,31 +51,46 @@ std::int64_t Arena::now_ns() noexcept {
 }
 
 Arena::Arena(std::uint32_t actors, std::uint32_t capacity) : actors_(actors), capacity_(capacity) {
-  log_bytes_ = offsetof(Log, records) + sizeof(Record) * capacity;
-  log_bytes_ = (log_bytes_ + 63) / 64 * 64;
+  static_assert(sizeof(Log) == kCacheLine, "the records start on the line after the header");
+  static_assert(kCacheLine % alignof(Record) == 0 && sizeof(Record) % alignof(Record) == 0,
+                "every record of every log must be aligned");
+  static_assert(std::is_trivially_destructible_v<Record> && std::is_trivially_destructible_v<Log>,
+                "munmap ends the objects of the arena: they must need no destructor");
+  log_bytes_ = sizeof(Log) + sizeof(Record) * capacity;
+  log_bytes_ = (log_bytes_ + kCacheLine - 1) / kCacheLine * kCacheLine;
   bytes_ = log_bytes_ * actors;
-  void *p = ::mmap(nullptr, bytes_ ? bytes_ : 64, PROT_READ | PROT_WRITE,
+  void *p = ::mmap(nullptr, bytes_ ? bytes_ : kCacheLine, PROT_READ | PROT_WRITE,
                    MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED)
     throw std::runtime_error("arena: mmap failed");
-  base_ = static_cast<std::byte *>(p); // zero-filled: every count and flag starts at 0
+  base_ = static_cast<std::byte *>(p);
+  // Every header and record begins its life here, zeroed, before any actor is forked or
+  // started: the parent and each child (whose copy of the mapping is the same memory) then
+  // hold the same objects, which log() and Log::record reach through std::launder.
+  for (std::uint32_t a = 0; a < actors_; ++a) {
+    new (base_ + log_bytes_ * a) Log{};
+    for (std::uint32_t i = 0; i < capacity_; ++i)
+      new (Log::record_at(*this, a, i)) Record{};
+  }
 }
 
-Arena::~Arena() { ::munmap(base_, bytes_ ? bytes_ : 64); }
+Arena::~Arena() { ::munmap(base_, bytes_ ? bytes_ : kCacheLine); }
 
 Arena::Log *Arena::log(std::uint32_t actor) const noexcept {
-  return reinterpret_cast<Log *>(base_ + log_bytes_ * actor);
+  return std::launder(reinterpret_cast<Log *>(base_ + log_bytes_ * actor));
 }
 
 Arena::Slot Arena::begin(std::uint32_t actor, spec::Op op, const spec::MsgId *msg,
                          std::uint32_t len) noexcept {
   Log *l = log(actor);
-  const std::uint32_t i = l->count.load(std::memory_order_relaxed); // one writer per log
+  // Relaxed is enough since this actor is the only writer of its log's count.
+  const std::uint32_t i = l->count.load(std::memory_order_relaxed);
   if (i >= capacity_) {
+    // Relaxed is enough since overflow is read only once the actor has exited or been joined.
     l->overflow.store(1, std::memory_order_relaxed);
     return -1;
   }
-  Record &r = l->records[i];
+  Record &r = Log::record(*this, actor, i);
   r.op = static_cast<std::uint8_t>(op);
   r.has_msg = msg != nullptr;
   r.producer = msg ? msg->producer : 0;
@@ -68,6 +98,7 @@ Arena::Slot Arena::begin(std::uint32_t actor, spec::Op op, const spec::MsgId *ms
   r.len = len;
   r.res = static_cast<std::uint8_t>(spec::Res::pending);
   r.intact = 1;
+  // Relaxed is enough since the release of count below publishes it with the other fields.
   r.done.store(0, std::memory_order_relaxed);
   r.call = now_ns();
   // SYNC POINT WRITE: arena record — the parent reads `count` after the child died or exited;
@@ -80,7 +111,7 @@ void Arena::end(std::uint32_t actor, Slot slot, spec::Res res, const spec::MsgId
                 std::uint32_t len, bool intact) noexcept {
   if (slot < 0)
     return;
-  Record &r = log(actor)->records[slot];
+  Record &r = Log::record(*this, actor, static_cast<std::uint32_t>(slot));
   r.ret = now_ns();
   r.res = static_cast<std::uint8_t>(res);
   if (msg != nullptr) {
@@ -98,6 +129,7 @@ void Arena::end(std::uint32_t actor, Slot slot, spec::Res res, const spec::MsgId
 
 void Arena::cancel(std::uint32_t actor, Slot slot) noexcept {
   Log *l = log(actor);
+  // Relaxed is enough since the actor cancelling is the only writer of its log's count.
   if (slot >= 0 && static_cast<std::uint32_t>(slot) + 1 == l->count.load(std::memory_order_relaxed))
     l->count.store(static_cast<std::uint32_t>(slot), std::memory_order_release);
 }
@@ -108,7 +140,7 @@ std::optional<Arena::LastCall> Arena::last_call(std::uint32_t actor) const noexc
   const std::uint32_t n = std::min(l->count.load(std::memory_order_acquire), capacity_);
   if (n == 0)
     return std::nullopt;
-  const Record &r = l->records[n - 1];
+  const Record &r = Log::record(*this, actor, n - 1);
   LastCall c{static_cast<spec::Op>(r.op), true, spec::Res::pending, r.call, 0};
   // SYNC POINT READ: arena completion (pairs with the release in end)
   if (r.done.load(std::memory_order_acquire) != 0) {
@@ -120,6 +152,7 @@ std::optional<Arena::LastCall> Arena::last_call(std::uint32_t actor) const noexc
 }
 
 bool Arena::overflowed() const noexcept {
+  // Relaxed is enough since the actors have exited or been joined (waitpid or join orders it).
   for (std::uint32_t a = 0; a < actors_; ++a)
     if (log(a)->overflow.load(std::memory_order_relaxed))
       return true;
@@ -128,6 +161,7 @@ bool Arena::overflowed() const noexcept {
 
 std::string Arena::overflow_text() const {
   std::string s;
+  // Relaxed is enough since the actors have exited or been joined (waitpid or join orders it).
   for (std::uint32_t a = 0; a < actors_; ++a)
     if (log(a)->overflow.load(std::memory_order_relaxed))
       s += (s.empty() ? "" : "; ") + std::string("actor ") + std::to_string(a + 1) +
@@ -142,7 +176,7 @@ spec::History Arena::history() const {
     // SYNC POINT READ: arena record (pairs with the release in begin)
     const std::uint32_t n = l->count.load(std::memory_order_acquire);
     for (std::uint32_t i = 0; i < n && i < capacity_; ++i) {
-      const Record &r = l->records[i];
+      const Record &r = Log::record(*this, a, i);
       spec::Event e;
       e.pid = a + 1;
       e.op = static_cast<spec::Op>(r.op);

@@ -64,7 +64,7 @@ public:
 
 private:
   struct Record;
-  struct Log;
+  struct Log; // one actor's header, a cache line of its own; its records follow it (arena.cpp)
   Log *log(std::uint32_t actor) const noexcept;
   std::uint32_t actors_, capacity_;
   std::size_t log_bytes_, bytes_;
