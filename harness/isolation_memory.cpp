@@ -38,6 +38,148 @@ struct CopyNotes {
   std::atomic<int> intact{0};
 };
 
+/// A CopyRun is what the two children of copy-semantics share: the largest message, the
+/// sender's shared buffer, the notes they write and the barriers they meet at.
+struct CopyRun {
+  std::size_t max;
+  std::byte *shared_buf;
+  CopyNotes &notes;
+  Barrier &sent, &taken;
+
+  /// Where in the shared buffer a message from `src` (shared or shared_small) is sent from.
+  std::byte *buffer_of(Source src) const {
+    return shared_buf + (src == Source::shared ? 0 : max + 64);
+  }
+};
+
+/// The length of the message sent from `src`.
+std::size_t length_of(Source src, std::size_t max) {
+  return src == Source::heap           ? std::min<std::size_t>(max, 200)
+         : src == Source::shared_small ? spec::kMinMessageSize
+                                       : max;
+}
+
+/// Sends message `i` of `len` bytes from a heap block (heap or big_heap), then overwrites and
+/// frees the block. Nothing when malloc failed.
+std::optional<Status> send_from_heap(AnySender &s, Source src, std::uint64_t i, std::size_t len) {
+  // At least 256 KiB, so that malloc maps it and free unmaps it.
+  const std::size_t bytes = src == Source::big_heap ? std::max(std::size_t{256} << 10, len) : len;
+  auto *p = static_cast<std::byte *>(std::malloc(bytes));
+  if (p == nullptr)
+    return std::nullopt;
+  spec::encode(kCopyProducer, i, len, std::span(p, bytes));
+  const Status st = s.send(std::span<const std::byte>(p, len), after_ms(10000));
+  std::memset(p, 0x5a, bytes);
+  std::free(p);
+  return st;
+}
+
+/// Sends message `i` of `len` bytes from the shared buffer of `src`, then rewrites the buffer
+/// (shared: another message; shared_small: a scribble) and keeps what it now holds in `mine`.
+Status send_from_shared(const CopyRun &run, AnySender &s, Source src, std::uint64_t i,
+                        std::size_t len, std::vector<std::byte> &mine) {
+  std::byte *p = run.buffer_of(src);
+  spec::encode(kCopyProducer, i, len, std::span(p, len));
+  const Status st = s.send(std::span<const std::byte>(p, len), after_ms(10000));
+  if (src == Source::shared)
+    spec::encode(kCopyProducer + 1, 1000 + i, len, std::span(p, len));
+  else
+    std::memset(p, 0xa5, len);
+  std::memcpy(mine.data(), p, len);
+  return st;
+}
+
+/// The sender child: sends one message from each source and, once the receiver scribbled over
+/// its copy, checks that its own shared buffer still holds what it left there. Its exit code.
+int send_from_each_source(const CopyRun &run, AnyInstance &inst) {
+  auto s = inst.connect_sender();
+  if (!s)
+    return 3;
+  inst.detach();
+  std::vector<std::byte> expect_mine(run.max); // what the sender's shared buffer must still hold
+  for (std::uint64_t i = 0; i < std::size(kSources); ++i) {
+    const Source src = kSources[i];
+    const std::size_t len = length_of(src, run.max);
+    const bool shared = src == Source::shared || src == Source::shared_small;
+    const std::optional<Status> st = shared ? send_from_shared(run, **s, src, i, len, expect_mine)
+                                            : send_from_heap(**s, src, i, len);
+    if (!st)
+      return 6;
+    if (!st->ok()) {
+      run.notes.bad.set(fmt::format("send of message {} returned {}", i, st->describe()));
+      return 4;
+    }
+    if (!run.sent.arrive_and_wait(after_ms(10000)))
+      return 5;
+    if (!run.taken.arrive_and_wait(after_ms(10000)))
+      return 5;
+    if (shared && std::memcmp(run.buffer_of(src), expect_mine.data(), len) != 0 &&
+        run.notes.sender_side.get().empty())
+      run.notes.sender_side.set(fmt::format(
+          "the sender's buffer of message {} changed after the receiver scribbled over its own",
+          i));
+  }
+  (*s)->close();
+  return 0;
+}
+
+/// The receiver child: takes each message once it is sent, counts those that arrived exactly
+/// as sent, notes the first that did not, then scribbles over its copy. Its exit code.
+int receive_each(const CopyRun &run, AnyInstance &inst) {
+  auto r = inst.connect_receiver();
+  if (!r)
+    return 3;
+  inst.detach();
+  std::vector<std::byte> buf(run.max + 1);
+  for (std::uint64_t i = 0; i < std::size(kSources); ++i) {
+    if (!run.sent.arrive_and_wait(after_ms(10000)))
+      return 5;
+    RecvStatus st = (*r)->recv(buf, after_ms(10000));
+    if (!st.ok()) {
+      run.notes.bad.set(fmt::format("recv of message {} ({}) returned {}", i, describe(kSources[i]),
+                                    st.describe()));
+      return 4;
+    }
+    const spec::MsgCheck c = spec::verify(std::span<const std::byte>(buf).first(st.size),
+                                          spec::Expectation{kCopyProducer, i});
+    if (c.status == spec::MsgStatus::ok) {
+      run.notes.intact.fetch_add(1);
+    } else if (run.notes.bad.get().empty()) {
+      run.notes.bad.set(fmt::format(
+          "message {} sent from {} arrived {}{}: the receiver saw a write made after send "
+          "returned",
+          i, describe(kSources[i]), spec::to_string(c.status),
+          c.id ? fmt::format(" as ({}, {})", c.id->producer, c.id->seq) : ""));
+    }
+    std::memset(buf.data(), 0xc3, buf.size()); // the receiver's own scribble
+    if (!run.taken.arrive_and_wait(after_ms(10000)))
+      return 5;
+  }
+  return 0;
+}
+
+/// The verdict of copy-semantics from what the children noted, how they exited (`exits`, from
+/// exits_text) and what destroy left (`left`).
+ProbeResult copy_verdict(const CopyNotes &notes, const std::string &exits,
+                         const std::string &left) {
+  constexpr Probe kP = Probe::copy_semantics;
+  const int n = static_cast<int>(std::size(kSources));
+  if (!notes.bad.get().empty() || !notes.sender_side.get().empty() || !exits.empty() ||
+      !left.empty()) {
+    std::string text = notes.bad.get();
+    for (const std::string &more : {notes.sender_side.get(), exits, left})
+      if (!more.empty())
+        text += (text.empty() ? "" : "; ") + more;
+    return result(kP, ProbeResult::fail, text);
+  }
+  return result(kP, notes.intact.load() == n ? ProbeResult::pass : ProbeResult::fail,
+                fmt::format("{} of {} messages arrived exactly as sent although the sender "
+                            "overwrote (and freed) each buffer once send returned: heap, "
+                            "shared memory, 256 KiB heap, shared memory; the receiver's "
+                            "scribbles changed neither later messages nor the sender's buffers",
+                            notes.intact.load(), n));
+}
+
 } // namespace
 
 ProbeResult copy_semantics(const ChannelEntry &e) {
@@ -52,9 +194,9 @@ ProbeResult copy_semantics(const ChannelEntry &e) {
       ::mmap(nullptr, shared_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (pool == MAP_FAILED)
     return result(kP, ProbeResult::skipped, "mmap of the shared buffer failed");
-  auto *shared_buf = static_cast<std::byte *>(pool);
   SharedBlock<CopyNotes> notes;
   Barrier sent(2), taken(2);
+  const CopyRun run{max, static_cast<std::byte *>(pool), *notes, sent, taken};
   ProbeResult out;
   {
     Instance inst(e, probe_config());
@@ -62,112 +204,13 @@ ProbeResult copy_semantics(const ChannelEntry &e) {
       ::munmap(pool, shared_bytes);
       return result(kP, ProbeResult::fail, "prepare failed: " + inst.status().describe());
     }
-    const pid_t tx = spawn([&]() -> int {
-      auto s = inst->connect_sender();
-      if (!s)
-        return 3;
-      inst->detach();
-      std::vector<std::byte> expect_mine(max); // what the sender's shared buffer must still hold
-      for (std::uint64_t i = 0; i < std::size(kSources); ++i) {
-        const Source src = kSources[i];
-        const std::size_t len = src == Source::heap           ? std::min<std::size_t>(max, 200)
-                                : src == Source::shared_small ? spec::kMinMessageSize
-                                                              : max;
-        Status st;
-        if (src == Source::heap || src == Source::big_heap) {
-          // At least 256 KiB, so that malloc maps it and free unmaps it.
-          const std::size_t bytes =
-              src == Source::big_heap ? std::max(std::size_t{256} << 10, len) : len;
-          auto *p = static_cast<std::byte *>(std::malloc(bytes));
-          if (p == nullptr)
-            return 6;
-          spec::encode(kCopyProducer, i, len, std::span(p, bytes));
-          st = (*s)->send(std::span<const std::byte>(p, len), after_ms(10000));
-          std::memset(p, 0x5a, bytes);
-          std::free(p);
-        } else {
-          std::byte *p = shared_buf + (src == Source::shared ? 0 : max + 64);
-          spec::encode(kCopyProducer, i, len, std::span(p, len));
-          st = (*s)->send(std::span<const std::byte>(p, len), after_ms(10000));
-          if (src == Source::shared)
-            spec::encode(kCopyProducer + 1, 1000 + i, len, std::span(p, len));
-          else
-            std::memset(p, 0xa5, len);
-          std::memcpy(expect_mine.data(), p, len);
-        }
-        if (!st.ok()) {
-          notes->bad.set(fmt::format("send of message {} returned {}", i, st.describe()));
-          return 4;
-        }
-        if (!sent.arrive_and_wait(after_ms(10000)))
-          return 5;
-        if (!taken.arrive_and_wait(after_ms(10000)))
-          return 5;
-        if (src == Source::shared || src == Source::shared_small) {
-          const std::byte *p = shared_buf + (src == Source::shared ? 0 : max + 64);
-          if (std::memcmp(p, expect_mine.data(), len) != 0 && notes->sender_side.get().empty())
-            notes->sender_side.set(fmt::format(
-                "the sender's buffer of message {} changed after the receiver scribbled over its "
-                "own",
-                i));
-        }
-      }
-      (*s)->close();
-      return 0;
-    });
-    const pid_t rx = spawn([&]() -> int {
-      auto r = inst->connect_receiver();
-      if (!r)
-        return 3;
-      inst->detach();
-      std::vector<std::byte> buf(max + 1);
-      for (std::uint64_t i = 0; i < std::size(kSources); ++i) {
-        if (!sent.arrive_and_wait(after_ms(10000)))
-          return 5;
-        RecvStatus st = (*r)->recv(buf, after_ms(10000));
-        if (!st.ok()) {
-          notes->bad.set(fmt::format("recv of message {} ({}) returned {}", i,
-                                     describe(kSources[i]), st.describe()));
-          return 4;
-        }
-        const spec::MsgCheck c = spec::verify(std::span<const std::byte>(buf).first(st.size),
-                                              spec::Expectation{kCopyProducer, i});
-        if (c.status == spec::MsgStatus::ok) {
-          notes->intact.fetch_add(1);
-        } else if (notes->bad.get().empty()) {
-          notes->bad.set(fmt::format(
-              "message {} sent from {} arrived {}{}: the receiver saw a write made after send "
-              "returned",
-              i, describe(kSources[i]), spec::to_string(c.status),
-              c.id ? fmt::format(" as ({}, {})", c.id->producer, c.id->seq) : ""));
-        }
-        std::memset(buf.data(), 0xc3, buf.size()); // the receiver's own scribble
-        if (!taken.arrive_and_wait(after_ms(10000)))
-          return 5;
-      }
-      return 0;
-    });
+    const pid_t tx = spawn([&] { return send_from_each_source(run, *inst); });
+    const pid_t rx = spawn([&] { return receive_each(run, *inst); });
     inst->detach();
     const auto exits = reap({tx, rx}, after_ms(30000));
     const std::string left = inst.destroy();
     const char *roles[] = {"sender", "receiver"};
-    std::string ex = exits_text(exits, roles);
-    const int n = static_cast<int>(std::size(kSources));
-    if (!notes->bad.get().empty() || !notes->sender_side.get().empty() || !ex.empty() ||
-        !left.empty()) {
-      std::string text = notes->bad.get();
-      for (const std::string &more : {notes->sender_side.get(), ex, left})
-        if (!more.empty())
-          text += (text.empty() ? "" : "; ") + more;
-      out = result(kP, ProbeResult::fail, text);
-    } else {
-      out = result(kP, notes->intact.load() == n ? ProbeResult::pass : ProbeResult::fail,
-                   fmt::format("{} of {} messages arrived exactly as sent although the sender "
-                               "overwrote (and freed) each buffer once send returned: heap, "
-                               "shared memory, 256 KiB heap, shared memory; the receiver's "
-                               "scribbles changed neither later messages nor the sender's buffers",
-                               notes->intact.load(), n));
-    }
+    out = copy_verdict(*notes, exits_text(exits, roles), left);
   }
   ::munmap(pool, shared_bytes);
   return out;

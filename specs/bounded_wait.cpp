@@ -75,31 +75,29 @@ private:
 
 std::string span(std::int64_t ns) { return fmt::format("{} ns", ns); }
 
-} // namespace
-
-Verdict check_bounded_wait(const History &h, const Params &p) {
+/// The bound of the check: Params::bound_ns, else the meta key "bound_ns"; 0 or less when
+/// neither gives one.
+std::int64_t bound_of(const History &h, const Params &p) {
   std::int64_t bound = p.bound_ns;
   if (bound <= 0)
     if (auto it = h.meta_numbers.find("bound_ns"); it != h.meta_numbers.end())
       bound = static_cast<std::int64_t>(it->second);
-  if (bound <= 0)
-    return Verdict::undecided("no bound: give --bound-ns or the meta key \"bound_ns\"");
+  return bound;
+}
+
+/// The end of the history: the meta key "end_ns", else the latest time recorded.
+std::int64_t end_of(const History &h) {
   std::int64_t end = 0;
   for (const Event &e : h.events)
     end = std::max({end, e.call, e.pending() ? e.call : e.ret});
   if (auto it = h.meta_numbers.find("end_ns"); it != h.meta_numbers.end())
     end = static_cast<std::int64_t>(it->second);
+  return end;
+}
 
-  const MsgIndex index(h);
-  // Spans during which a receive could have completed.
-  std::vector<Stretch> available;
-  for (const MsgRecord &r : index.records()) {
-    if (r.send == kNone || r.recvs != 1 || r.sends != 1)
-      continue;
-    const Event &s = h.events[r.send], &v = h.events[r.recv];
-    if (s.res == Res::ok && s.ret < v.call)
-      available.push_back({s.ret, v.call, r.send, r.recv});
-  }
+/// The successful close that returned last, when every sender (a pid that sent) closed with
+/// ok; from its return on eof was due. Nothing when some sender never closed.
+std::optional<std::size_t> last_close(const History &h) {
   std::unordered_map<std::uint32_t, std::optional<std::size_t>> closed; // sender -> its close
   for (std::size_t i = 0; i < h.events.size(); ++i)
     if (h.events[i].op == Op::send)
@@ -112,50 +110,113 @@ Verdict check_bounded_wait(const History &h, const Params &p) {
       if (!it->second || h.events[*it->second].ret < e.ret)
         it->second = i;
   }
-  if (!closed.empty() && std::all_of(closed.begin(), closed.end(),
-                                     [](const auto &kv) { return kv.second.has_value(); })) {
-    std::size_t last = *closed.begin()->second;
-    for (const auto &kv : closed)
-      if (h.events[*kv.second].ret > h.events[last].ret)
-        last = *kv.second;
-    available.push_back({h.events[last].ret, kNever, last, kNone});
-  }
-  const LongStretches recv_can(std::move(available), bound);
+  if (closed.empty() || !std::all_of(closed.begin(), closed.end(),
+                                     [](const auto &kv) { return kv.second.has_value(); }))
+    return std::nullopt;
+  std::size_t last = *closed.begin()->second;
+  for (const auto &kv : closed)
+    if (h.events[*kv.second].ret > h.events[last].ret)
+      last = *kv.second;
+  return last;
+}
 
-  // Spans during which a send certainly had room (only with a known capacity).
-  std::optional<LongStretches> send_can;
-  if (auto it = h.meta_numbers.find("capacity"); it != h.meta_numbers.end()) {
-    const auto capacity = static_cast<std::int64_t>(it->second);
-    std::vector<std::pair<std::int64_t, int>> steps;
-    for (const Event &e : h.events) {
-      // A send counts from its call on; one that failed only while it ran (so that every send
-      // counts itself during its own call, and other failed sends are counted conservatively).
-      if (e.op == Op::send)
-        steps.push_back({e.call, +1});
-      if (e.op == Op::send && e.res != Res::ok && !e.pending())
-        steps.push_back({e.ret, -1});
-      if (e.op == Op::recv && e.res == Res::ok)
-        steps.push_back({e.ret, -1});
-    }
-    std::sort(steps.begin(), steps.end());
-    std::vector<Stretch> room;
-    std::int64_t level = 0, since = std::numeric_limits<std::int64_t>::min();
-    for (std::size_t k = 0; k < steps.size();) {
-      const std::int64_t t = steps[k].first;
-      for (; k < steps.size() && steps[k].first == t; ++k)
-        level += steps[k].second;
-      // `level` counts the send under test too, so room means level <= capacity.
-      if (level <= capacity && since == std::numeric_limits<std::int64_t>::min())
-        since = t;
-      if (level > capacity && since != std::numeric_limits<std::int64_t>::min()) {
-        room.push_back({since, t});
-        since = std::numeric_limits<std::int64_t>::min();
-      }
-    }
-    if (since != std::numeric_limits<std::int64_t>::min())
-      room.push_back({since, kNever});
-    send_can.emplace(std::move(room), bound);
+/// The spans during which a receive could certainly have completed: a message from the return
+/// of its send to the call of the receive that took it, and everything after the last close.
+std::vector<Stretch> receivable(const History &h, const MsgIndex &index) {
+  std::vector<Stretch> available;
+  for (const MsgRecord &r : index.records()) {
+    if (r.send == kNone || r.recvs != 1 || r.sends != 1)
+      continue;
+    const Event &s = h.events[r.send], &v = h.events[r.recv];
+    if (s.res == Res::ok && s.ret < v.call)
+      available.push_back({s.ret, v.call, r.send, r.recv});
   }
+  if (const std::optional<std::size_t> last = last_close(h))
+    available.push_back({h.events[*last].ret, kNever, *last, kNone});
+  return available;
+}
+
+/// The spans during which a send certainly had room in a channel of `capacity` messages.
+std::vector<Stretch> with_room(const History &h, std::int64_t capacity) {
+  std::vector<std::pair<std::int64_t, int>> steps;
+  for (const Event &e : h.events) {
+    // A send counts from its call on; one that failed only while it ran (so that every send
+    // counts itself during its own call, and other failed sends are counted conservatively).
+    if (e.op == Op::send)
+      steps.push_back({e.call, +1});
+    if (e.op == Op::send && e.res != Res::ok && !e.pending())
+      steps.push_back({e.ret, -1});
+    if (e.op == Op::recv && e.res == Res::ok)
+      steps.push_back({e.ret, -1});
+  }
+  std::sort(steps.begin(), steps.end());
+  std::vector<Stretch> room;
+  std::int64_t level = 0, since = std::numeric_limits<std::int64_t>::min();
+  for (std::size_t k = 0; k < steps.size();) {
+    const std::int64_t t = steps[k].first;
+    for (; k < steps.size() && steps[k].first == t; ++k)
+      level += steps[k].second;
+    // `level` counts the send under test too, so room means level <= capacity.
+    if (level <= capacity && since == std::numeric_limits<std::int64_t>::min())
+      since = t;
+    if (level > capacity && since != std::numeric_limits<std::int64_t>::min()) {
+      room.push_back({since, t});
+      since = std::numeric_limits<std::int64_t>::min();
+    }
+  }
+  if (since != std::numeric_limits<std::int64_t>::min())
+    room.push_back({since, kNever});
+  return room;
+}
+
+/// True when receive `i` returned more than `bound` after its own message was in the channel
+/// (the return of its successful send, or the call if later); such a failure is added to `bad`.
+bool waited_for_own_message(const History &h, std::size_t i, const MsgIndex &index,
+                            std::int64_t bound, Failures &bad) {
+  const Event &e = h.events[i];
+  if (!is_identified_receive(e))
+    return false;
+  const MsgRecord *r = index.find(e.msg);
+  if (r->send == kNone || h.events[r->send].res != Res::ok)
+    return false;
+  const std::int64_t from = std::max(e.call, h.events[r->send].ret);
+  if (e.ret - from <= bound)
+    return false;
+  bad.add(fmt::format("{} returned {} after its message was in the channel", describe(e),
+                      span(e.ret - from)),
+          {r->send, i});
+  return true;
+}
+
+/// Adds to `bad` receive `i`, which took `took`, when it overlapped by more than the bound a
+/// span during which it could have completed (`recv_can`).
+void waited_while_receivable(const History &h, std::size_t i, std::int64_t took,
+                             const LongStretches &recv_can, Failures &bad) {
+  const Event &e = h.events[i];
+  const Stretch *s = recv_can.overlap(e.call, e.ret);
+  if (s == nullptr)
+    return;
+  if (s->why_b == kNone)
+    bad.add(fmt::format("{} waited {} though every sender had closed", describe(e), span(took)),
+            {s->why_a, i});
+  else
+    bad.add(fmt::format("{} waited {} while {} was in the channel", describe(e), span(took),
+                        to_string(h.events[s->why_a].msg)),
+            {s->why_a, i, s->why_b});
+}
+
+} // namespace
+
+Verdict check_bounded_wait(const History &h, const Params &p) {
+  const std::int64_t bound = bound_of(h, p);
+  if (bound <= 0)
+    return Verdict::undecided("no bound: give --bound-ns or the meta key \"bound_ns\"");
+  const std::int64_t end = end_of(h);
+  const MsgIndex index(h);
+  const LongStretches recv_can(receivable(h, index), bound);
+  std::optional<LongStretches> send_can; // only with a known capacity
+  if (auto it = h.meta_numbers.find("capacity"); it != h.meta_numbers.end())
+    send_can.emplace(with_room(h, static_cast<std::int64_t>(it->second)), bound);
 
   Failures bad;
   for (std::size_t i = 0; i < h.events.size(); ++i) {
@@ -173,28 +234,8 @@ Verdict check_bounded_wait(const History &h, const Params &p) {
     if (e.op == Op::close || e.op == Op::write || e.op == Op::read) {
       bad.add(fmt::format("{} took {}, and it never needs to wait", describe(e), span(took)), {i});
     } else if (e.op == Op::recv) {
-      if (is_identified_receive(e)) {
-        const MsgRecord *r = index.find(e.msg);
-        if (r->send != kNone && h.events[r->send].res == Res::ok) {
-          const std::int64_t from = std::max(e.call, h.events[r->send].ret);
-          if (e.ret - from > bound) {
-            bad.add(fmt::format("{} returned {} after its message was in the channel", describe(e),
-                                span(e.ret - from)),
-                    {r->send, i});
-            continue;
-          }
-        }
-      }
-      if (const Stretch *s = recv_can.overlap(e.call, e.ret)) {
-        if (s->why_b == kNone)
-          bad.add(
-              fmt::format("{} waited {} though every sender had closed", describe(e), span(took)),
-              {s->why_a, i});
-        else
-          bad.add(fmt::format("{} waited {} while {} was in the channel", describe(e), span(took),
-                              to_string(h.events[s->why_a].msg)),
-                  {s->why_a, i, s->why_b});
-      }
+      if (!waited_for_own_message(h, i, index, bound, bad))
+        waited_while_receivable(h, i, took, recv_can, bad);
     } else if (e.op == Op::send && send_can) {
       if (send_can->overlap(e.call, e.ret))
         bad.add(fmt::format("{} waited {} while the channel certainly had room", describe(e),
