@@ -16,7 +16,10 @@
 //
 // The indices and slots are untrusted: every sequence is checked against the only values the
 // protocol allows, the indices against each other (enqueue - dequeue <= capacity), lengths
-// against the maximum; loops are bounded. A violation returns `error` with a reason.
+// against the maximum; loops are bounded. A violation returns `error` with a reason. Each check
+// rests on happens-before edges of the C++ memory model, not on the hardware: the indices move
+// by acq_rel CAS and are read by acquire, so whoever reads an index sees at least what every
+// earlier claimant saw of the slots (the CASes on one index form one release sequence).
 #pragma once
 
 #include "../channel.hpp"
@@ -69,6 +72,7 @@ public:
   void init() noexcept {
     for (std::uint64_t i = 0; i < cap_; ++i)
       new (slot(i)) SlotHeader{};
+    // Relaxed is enough since publish_header's release store of the region follows init.
     for (std::uint64_t i = 0; i < cap_; ++i)
       slot(i)->seq.store(i, std::memory_order_relaxed);
   }
@@ -77,7 +81,20 @@ public:
   Status try_push(std::span<const std::byte> msg) noexcept {
     if (msg.size() > max_)
       return Result::too_large;
-    std::uint64_t pos = c_->enqueue.load(std::memory_order_relaxed);
+    // Case analysis of the slot of pos, its sequence seq read by acquire, d = seq - pos:
+    // (1) d == 0: the slot is free for pos: claim pos by CAS; a lost CAS reloads pos and retries.
+    // (2) d > 0: pos was claimed. Whoever wrote seq did so after a CAS moved enqueue past pos,
+    //     and our acquire of seq makes that CAS happen before the reload of enqueue, which by
+    //     write-read coherence reads more than pos. A reload that still reads pos: forged.
+    // (3) d < 0: the previous lap's message is still there (full_or_busy). pos was read by
+    //     acquire from the release sequence of every earlier CAS on enqueue, so the claim of
+    //     pos - capacity, and the acquire of this slot freed that came before it, happen before
+    //     our read of seq: it is pos - capacity or later. Only pos - capacity and pos - capacity
+    //     + 1 are then honest; anything else was forged.
+    // SYNC POINT READ: enqueue index (also at every reload below, and the CAS's acquire)
+    // Without acquire the sequence read next could predate the release that freed the slot for
+    // the claim of pos - capacity, and an honest queue would fail the range check of case (3).
+    std::uint64_t pos = c_->enqueue.load(std::memory_order_acquire);
     for (int i = 0; i < kMaxRetries; ++i) {
       SlotHeader *s = slot(pos);
       // SYNC POINT READ: slot released
@@ -86,9 +103,16 @@ public:
       const std::uint64_t seq = s->seq.load(std::memory_order_acquire);
       IPCV_HAPPENS_AFTER(&s->seq);
       const auto dif = static_cast<std::int64_t>(seq - pos);
-      if (dif == 0) {
-        if (c_->enqueue.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+      if (dif == 0) { // case (1)
+        // SYNC POINT WRITE: enqueue index
+        // Without release the producer that later reads pos + capacity could see this slot's
+        // sequence from before the release acquired above (out of range), and a consumer that
+        // reads pos + 1 could reload dequeue from before it (indices more than a lap apart).
+        // (No Valgrind annotation: the pair orders atomic words only; the payload goes by seq.)
+        if (c_->enqueue.compare_exchange_weak(pos, pos + 1, std::memory_order_acq_rel,
+                                              std::memory_order_acquire)) {
           IPCV_PERTURB_POINT("shm.mpmc.push.claimed");
+          // Relaxed is enough since the release of seq below publishes it with the payload.
           s->length.store(static_cast<std::uint32_t>(msg.size()), std::memory_order_relaxed);
           if (!msg.empty())
             std::memcpy(payload(s), msg.data(), msg.size());
@@ -99,21 +123,19 @@ public:
           s->seq.store(pos + 1, std::memory_order_release);
           return Result::ok;
         }
-        continue; // pos now holds the current index
+        continue; // pos now holds the current index, read by acquire
       }
-      if (dif > 0) {
-        const std::uint64_t now = c_->enqueue.load(std::memory_order_relaxed);
-        // A slot ahead of us means someone claimed pos; its CAS happens-before our acquire of
-        // seq, so the index must have moved. If it has not, the slot was forged.
+      if (dif > 0) { // case (2)
+        const std::uint64_t now = c_->enqueue.load(std::memory_order_acquire);
         if (now == pos)
           return {Result::error, EPROTO, "shm queue: slot sequence ahead of index"};
         pos = now;
         continue;
       }
-      Status st = full_or_busy(pos, seq);
+      Status st = full_or_busy(pos, seq); // case (3)
       if (st.result != Result::ok)
         return st;
-      pos = c_->enqueue.load(std::memory_order_relaxed); // the slot turned free: try again
+      pos = c_->enqueue.load(std::memory_order_acquire); // the slot turned free: try again
     }
     return {Result::error, EPROTO, "shm queue: enqueue index never settles"};
   }
@@ -121,7 +143,20 @@ public:
   /// Takes the oldest message into `buf`: ok, empty, timeout (a producer was mid-publish: no
   /// effect), too_large (the message is consumed and dropped), error.
   RecvStatus try_pop(std::span<std::byte> buf) noexcept {
-    std::uint64_t pos = c_->dequeue.load(std::memory_order_relaxed);
+    // Case analysis of the slot of pos, its sequence seq read by acquire, d = seq - (pos + 1):
+    // (1) d == 0: the message of pos is published: claim it by CAS; a lost CAS reloads pos.
+    // (2) d > 0: pos was taken. Whoever wrote seq did so after a CAS moved dequeue past pos,
+    //     and our acquire of seq makes that CAS happen before the reload of dequeue, which by
+    //     write-read coherence reads more than pos. A reload that still reads pos: forged.
+    // (3) d < 0: no message yet (empty_or_busy). pos was read by acquire from the release
+    //     sequence of every earlier CAS on dequeue, so the claim of pos - capacity, and the
+    //     acquire of its published message that came before it, happen before our read of seq:
+    //     it is pos - capacity + 1 or later. Only that value and pos (free for, or claimed by,
+    //     the producer of pos) are then honest; anything else was forged.
+    // SYNC POINT READ: dequeue index (also at every reload below, and the CAS's acquire)
+    // Without acquire the sequence read next could predate the publication the claim of
+    // pos - capacity saw, and an honest queue would fail the range check of case (3).
+    std::uint64_t pos = c_->dequeue.load(std::memory_order_acquire);
     for (int i = 0; i < kMaxRetries; ++i) {
       SlotHeader *s = slot(pos);
       // SYNC POINT READ: slot payload
@@ -130,9 +165,16 @@ public:
       const std::uint64_t seq = s->seq.load(std::memory_order_acquire);
       IPCV_HAPPENS_AFTER(&s->seq);
       const auto dif = static_cast<std::int64_t>(seq - (pos + 1));
-      if (dif == 0) {
-        if (c_->dequeue.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+      if (dif == 0) { // case (1)
+        // SYNC POINT WRITE: dequeue index
+        // Without release a producer that reads dequeue past pos could still read enqueue at
+        // pos (the claim of pos not yet visible) and report dequeue ahead of enqueue, and a
+        // consumer reading pos + capacity could see this slot's sequence from before the
+        // publication acquired above. (No Valgrind annotation: atomic words only.)
+        if (c_->dequeue.compare_exchange_weak(pos, pos + 1, std::memory_order_acq_rel,
+                                              std::memory_order_acquire)) {
           IPCV_PERTURB_POINT("shm.mpmc.pop.claimed");
+          // Relaxed is enough since the acquire of seq above ordered it after the producer's.
           const std::uint32_t len = s->length.load(std::memory_order_relaxed);
           const bool valid = len <= max_;
           const bool fits = valid && len <= buf.size();
@@ -149,19 +191,19 @@ public:
             return Status{Result::too_large};
           return {Status{Result::ok}, len};
         }
-        continue;
+        continue; // pos now holds the current index, read by acquire
       }
-      if (dif > 0) {
-        const std::uint64_t now = c_->dequeue.load(std::memory_order_relaxed);
+      if (dif > 0) { // case (2)
+        const std::uint64_t now = c_->dequeue.load(std::memory_order_acquire);
         if (now == pos)
           return Status{Result::error, EPROTO, "shm queue: slot sequence ahead of index"};
         pos = now;
         continue;
       }
-      Status st = empty_or_busy(pos, seq);
+      Status st = empty_or_busy(pos, seq); // case (3)
       if (st.result != Result::ok)
         return st;
-      pos = c_->dequeue.load(std::memory_order_relaxed);
+      pos = c_->dequeue.load(std::memory_order_acquire); // the slot got its message: try again
     }
     return Status{Result::error, EPROTO, "shm queue: dequeue index never settles"};
   }
@@ -178,18 +220,27 @@ private:
   /// queue held `capacity` messages at that moment), timeout (a release is under way and an
   /// answer of full would not be linearizable), error, or ok (the slot turned free: retry).
   Status full_or_busy(std::uint64_t pos, std::uint64_t seq) noexcept {
-    // Only two values are legal here: the previous lap's message, claimed or published.
+    // Only two values are legal here: the previous lap's message, claimed or published (case
+    // (3) of try_push says why nothing older can be read).
     if (seq != pos - cap_ && seq != pos - cap_ + 1)
       return {Result::error, EPROTO, "shm queue: slot sequence out of range"};
-    // The indices are moved by relaxed CAS, so acquire on them pairs with nothing: it only
-    // keeps the slot reads below after this read, the order the argument above relies on.
+    // SYNC POINT READ: dequeue index (pairs with the consumers' acq_rel CAS)
+    // Without acquire the reload of enqueue below could miss the claim of pos even though a
+    // consumer has taken its message, and an honest queue would show dequeue ahead of enqueue.
     const std::uint64_t deq = c_->dequeue.load(std::memory_order_acquire);
     if (deq > pos) {
-      // Our enqueue index may be stale; if it is current, dequeue passed enqueue: forged.
+      // Our enqueue index may be stale; if it is current, dequeue passed enqueue: forged. The
+      // consumer that moved dequeue past pos acquired the message of pos, published after its
+      // producer's CAS; with the acquire above, that CAS happens before this reload, which
+      // then reads more than pos.
+      // SYNC POINT READ: enqueue index
       if (c_->enqueue.load(std::memory_order_acquire) != pos)
         return Result::ok;
       return {Result::error, EPROTO, "shm queue: dequeue index ahead of enqueue index"};
     }
+    // The claim of pos - 1 (whose CAS wrote the pos we read by acquire) acquired a slot that the
+    // consumer of pos - 1 - capacity released after moving dequeue to pos - capacity: so deq
+    // is at least pos - capacity, and more than a lap apart is forged.
     if (pos - deq > cap_)
       return {Result::error, EPROTO, "shm queue: indices more than a lap apart"};
     if (pos - deq == cap_)
@@ -211,6 +262,7 @@ private:
       if (static_cast<std::int64_t>(later - (q + cap_)) >= 0)
         return Result::timeout;
     }
+    // SYNC POINT READ: enqueue index
     if (c_->enqueue.load(std::memory_order_acquire) != pos)
       return Result::ok; // stale: retry
     return Result::full;
@@ -221,14 +273,20 @@ private:
   /// (the slot got its message: retry).
   Status empty_or_busy(std::uint64_t pos, std::uint64_t seq) noexcept {
     // Legal: free for (or claimed by) the producer of pos, or the previous lap's message
-    // not yet released by its consumer.
+    // not yet released by its consumer (case (3) of try_pop says why nothing older is read).
     if (seq != pos && seq != pos - cap_ + 1)
       return {Result::error, EPROTO, "shm queue: slot sequence out of range"};
-    // Acquire on an index pairs with nothing (relaxed CAS); it keeps the reads below after it.
+    // SYNC POINT READ: enqueue index (pairs with the producers' acq_rel CAS)
+    // Without acquire the reload of dequeue below could predate the release that let the claim
+    // of enq - 1 proceed, and an honest queue would show indices more than a lap apart.
     const std::uint64_t enq = c_->enqueue.load(std::memory_order_acquire);
     if (enq < pos || enq - pos > cap_) {
       // Our dequeue index may be stale (others went on while we read the slot): only a
-      // current one proves the indices inconsistent, as enqueue <= dequeue + capacity always.
+      // current one proves the indices inconsistent. The claim of enq - 1 acquired a slot the
+      // consumer of enq - 1 - capacity released after moving dequeue to enq - capacity, so
+      // the reload reads at least that; and the claim of pos - 1 (whose CAS wrote the pos we
+      // read by acquire) took a message published after enqueue reached pos, so enq >= pos.
+      // SYNC POINT READ: dequeue index
       if (c_->dequeue.load(std::memory_order_acquire) != pos)
         return Result::ok;
       return {Result::error, EPROTO,
@@ -253,6 +311,7 @@ private:
         return Result::timeout;
     }
     // Still the head? (A stale index would make "nothing published after it" meaningless.)
+    // SYNC POINT READ: dequeue index
     if (c_->dequeue.load(std::memory_order_acquire) != pos)
       return Result::ok;
     return Result::empty;
