@@ -1,16 +1,16 @@
 // Implementation of child processes, reaping and the shared barrier (process.hpp).
 #include "process.hpp"
 
+#include "impl/futex.hpp"
+
 #include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <dirent.h>
-#include <linux/futex.h>
 #include <stdexcept>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -124,20 +124,10 @@ bool Barrier::arrive_and_wait(Deadline d) noexcept {
   if (s_->arrived.fetch_add(1, std::memory_order_acq_rel) + 1 == s_->n) {
     s_->arrived.store(0, std::memory_order_relaxed);
     s_->generation.fetch_add(1, std::memory_order_acq_rel);
-    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&s_->generation), FUTEX_WAKE, INT32_MAX,
-              nullptr, nullptr, 0);
+    futex::wake_all(s_->generation);
     return true;
   }
-  while (s_->generation.load(std::memory_order_acquire) == gen) {
-    auto left = d - Clock::now();
-    if (left <= Clock::duration::zero())
-      return false;
-    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-    timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&s_->generation), FUTEX_WAIT, gen, &ts,
-              nullptr, 0);
-  }
-  return true;
+  return futex::wait_while(s_->generation, gen, d);
 }
 
 std::vector<pid_t> live_children() {

@@ -3,17 +3,15 @@
 // direction that is bumped under the lock and waited on with FUTEX_WAIT after sampling it
 // under the lock. Each Fault departs from it in exactly one place, marked BUG.
 #include "locked_queue.hpp"
+#include "../futex.hpp"
 #include "../perturb.hpp"
 
 #include <cerrno>
 #include <cstring>
-#include <linux/futex.h>
 #include <new>
 #include <sched.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
 namespace ipcv::faulty {
 
@@ -40,20 +38,10 @@ void lock(QueueShared *s) {
 }
 void unlock(QueueShared *s) { pthread_mutex_unlock(&s->mu); }
 
-void wake(std::atomic<std::uint32_t> &w) {
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&w), FUTEX_WAKE, INT32_MAX, nullptr,
-            nullptr, 0);
-}
-
-/// Sleeps while `w` == seen, until `d`; false when `d` has passed.
+/// Sleeps while `w` == seen, until `d`; false when `d` had passed (no sleep). Any other return
+/// sends the caller back to re-check under the lock, a timed-out sleep included.
 bool wait(std::atomic<std::uint32_t> &w, std::uint32_t seen, Deadline d) {
-  auto left = d - Clock::now();
-  if (left <= Clock::duration::zero())
-    return false;
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-  timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&w), FUTEX_WAIT, seen, &ts, nullptr, 0);
-  return true;
+  return futex::wait_until(w, seen, d) != futex::Wake::expired;
 }
 
 void put(QueueShared *s, std::span<const std::byte> msg, bool at_head) {
@@ -131,7 +119,7 @@ Status LockedQueue<F>::Sender::send(std::span<const std::byte> msg, Deadline d) 
         ++s_->count;
         s_->items_seq.fetch_add(1);
         unlock(s_);
-        wake(s_->items_seq);
+        futex::wake_all(s_->items_seq);
         const std::size_t half = msg.size() / 2;
         std::memcpy(slot.bytes, msg.data(), half);
         IPCV_PERTURB_POINT("faulty.corrupt.half_copied");
@@ -146,7 +134,7 @@ Status LockedQueue<F>::Sender::send(std::span<const std::byte> msg, Deadline d) 
         put(s_, msg, false);
       s_->items_seq.fetch_add(1);
       unlock(s_);
-      wake(s_->items_seq);
+      futex::wake_all(s_->items_seq);
       return Result::ok;
     }
     if constexpr (F == Fault::drop) {
@@ -169,7 +157,7 @@ template <Fault F> void LockedQueue<F>::Sender::close() noexcept {
   ++s_->senders_closed;
   s_->items_seq.fetch_add(1);
   unlock(s_);
-  wake(s_->items_seq);
+  futex::wake_all(s_->items_seq);
   s_ = nullptr;
 }
 
@@ -187,13 +175,13 @@ RecvStatus LockedQueue<F>::Receiver::recv(std::span<std::byte> buf, Deadline d) 
       s_->space_seq.fetch_add(1);
       if (len > buf.size()) {
         unlock(s_);
-        wake(s_->space_seq);
+        futex::wake_all(s_->space_seq);
         return Status{Result::too_large};
       }
       if (len > 0)
         std::memcpy(buf.data(), slot.bytes, len);
       unlock(s_);
-      wake(s_->space_seq);
+      futex::wake_all(s_->space_seq);
       return {Status{Result::ok}, len};
     }
     if (s_->senders_closed >= s_->senders) {
@@ -222,7 +210,7 @@ template <Fault F> void LockedQueue<F>::Receiver::close() noexcept {
   ++s_->receivers_closed;
   s_->space_seq.fetch_add(1);
   unlock(s_);
-  wake(s_->space_seq);
+  futex::wake_all(s_->space_seq);
   s_ = nullptr;
 }
 

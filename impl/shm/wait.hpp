@@ -1,6 +1,6 @@
 // Blocking for the shm channels: spin briefly, then sleep on a futex in the shared region
-// (FUTEX_WAIT / FUTEX_WAKE without FUTEX_PRIVATE_FLAG, since the waiters are in different
-// processes), with no lost wake-ups, and look at the peers between sleeps.
+// (FUTEX_WAIT / FUTEX_WAKE without FUTEX_PRIVATE_FLAG through ../futex.hpp, since the waiters
+// are in different processes), with no lost wake-ups, and look at the peers between sleeps.
 //
 // Protocol of one WaitWord {seq, waiters}. The waiter announces itself (waiters += 1), issues
 // a seq_cst fence, reads `seq`, re-tries its operation, and only then sleeps with
@@ -28,16 +28,12 @@
 #pragma once
 
 #include "../channel.hpp"
+#include "../futex.hpp"
 #include "../perturb.hpp"
 #include "annotate.hpp"
 
 #include <atomic>
-#include <climits>
 #include <cstdint>
-#include <ctime>
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 namespace ipcv::shm {
 
@@ -46,9 +42,6 @@ struct alignas(64) WaitWord {
   std::atomic<std::uint32_t> seq{0};
   std::atomic<std::uint32_t> waiters{0};
 };
-static_assert(sizeof(std::atomic<std::uint32_t>) == 4 &&
-                  std::atomic<std::uint32_t>::is_always_lock_free,
-              "futex words must be plain lock-free 32-bit integers");
 
 inline constexpr auto kSpin = std::chrono::microseconds(4);
 inline constexpr auto kSlice = std::chrono::milliseconds(5);
@@ -63,12 +56,7 @@ inline void cpu_relax() noexcept {
 
 /// Sleeps while `w.seq == expected`, at most `rel` (FUTEX_WAIT, shared between processes).
 inline void futex_sleep(WaitWord &w, std::uint32_t expected, Clock::duration rel) noexcept {
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(rel).count();
-  if (ns <= 0)
-    return;
-  timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&w.seq), FUTEX_WAIT, expected, &ts,
-            nullptr, 0);
+  futex::wait_for(w.seq, expected, rel); // why it woke does not matter: block_on re-tries
 }
 
 /// Wakes every sleeper of `w` unconditionally (used by close, which is rare).
@@ -78,8 +66,7 @@ inline void wake_all(WaitWord &w) noexcept {
   // without release it could wake, re-try, and still see the old state.
   IPCV_HAPPENS_BEFORE(&w.seq);
   w.seq.fetch_add(1, std::memory_order_seq_cst);
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&w.seq), FUTEX_WAKE, INT_MAX, nullptr,
-            nullptr, 0);
+  futex::wake_all(w.seq);
 }
 
 /// Tells the sleepers of `w` that the state they wait for may have changed; call after the
