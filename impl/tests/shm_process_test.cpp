@@ -14,10 +14,10 @@ using namespace ipcv::shm::testing;
 constexpr unsigned kMaxProducers = 4;
 constexpr std::uint64_t kMaxSeq = 1u << 14;
 const auto kReapWithin = std::chrono::seconds(120);
+const auto kMeetWithin = std::chrono::seconds(30); // every child at the start barrier
 
 /// What the children of one exchange share with the parent.
 struct Exchange {
-  Barrier start;
   std::atomic<std::uint8_t> seen[kMaxProducers][kMaxSeq];
 };
 
@@ -32,7 +32,15 @@ enum Exit : int {
   kUnknownId = 15,
   kWrongLength = 16,
   kNotFinal = 17,
+  kBarrier = 18,
 };
+
+/// Reaps `kids` (each within kReapWithin; stragglers are killed) and expects every one to
+/// have exited 0.
+void expect_clean_exits(const std::vector<pid_t> &kids) {
+  for (const harness::ChildExit &e : harness::reap(kids, Clock::now() + kReapWithin))
+    EXPECT_TRUE(e.clean()) << "child " << e.pid << ": " << e.describe();
+}
 
 /// `senders` children send `n` messages each (sizes swept over [lo, hi]); `receivers` children
 /// receive until eof and verify each message alone and each producer's order.
@@ -44,13 +52,15 @@ void exchange(Config cfg, std::uint64_t n, std::size_t lo, std::size_t hi, bool 
   SharedBlock<Exchange> sh;
   auto a = C::prepare(cfg);
   ASSERT_TRUE(a) << a.status().describe();
-  const unsigned parties = cfg.senders + cfg.receivers;
+  harness::Barrier start(cfg.senders + cfg.receivers);
+  const Deadline start_by = Clock::now() + kMeetWithin;
   std::vector<pid_t> kids;
   for (std::uint32_t p = 0; p < cfg.senders; ++p)
-    kids.push_back(spawn([&, p] {
+    kids.push_back(harness::spawn([&, p] {
       auto tx = C::connect_sender(*a);
       C::detach(*a);
-      sh->start.arrive_and_wait(parties);
+      if (!start.arrive_and_wait(start_by))
+        return int{kBarrier};
       if (!tx)
         return int{kConnect};
       std::vector<std::byte> buf(hi);
@@ -74,10 +84,11 @@ void exchange(Config cfg, std::uint64_t n, std::size_t lo, std::size_t hi, bool 
       return int{kOk};
     }));
   for (std::uint32_t r = 0; r < cfg.receivers; ++r)
-    kids.push_back(spawn([&] {
+    kids.push_back(harness::spawn([&] {
       auto rx = C::connect_receiver(*a);
       C::detach(*a);
-      sh->start.arrive_and_wait(parties);
+      if (!start.arrive_and_wait(start_by))
+        return int{kBarrier};
       if (!rx)
         return int{kConnect};
       std::vector<std::byte> buf(hi);
@@ -115,8 +126,7 @@ void exchange(Config cfg, std::uint64_t n, std::size_t lo, std::size_t hi, bool 
       return int{kOk};
     }));
   C::detach(*a);
-  for (pid_t k : kids)
-    EXPECT_EQ(reap(k, Clock::now() + kReapWithin), 0) << "child " << k;
+  expect_clean_exits(kids);
   C::destroy(*a);
   std::uint64_t lost = 0, dup = 0;
   for (std::uint32_t p = 0; p < cfg.senders; ++p)
@@ -162,7 +172,6 @@ TEST_F(ShmMpmcProcesses, NamedRegionDelivers) {
 
 /// What a register's children share with the parent.
 struct RegisterRun {
-  Barrier start;
   std::atomic<std::uint64_t> reads[8];
 };
 
@@ -173,11 +182,14 @@ TEST_F(ShmRegisterProcesses, ReadersNeverSeeTornOrOlderValues) {
   SharedBlock<RegisterRun> sh;
   auto a = ShmRegisterChannel::prepare(Config{kMax, 0, 1, kReaders});
   ASSERT_TRUE(a);
+  harness::Barrier start(kReaders + 1);
+  const Deadline start_by = Clock::now() + kMeetWithin;
   std::vector<pid_t> kids;
-  kids.push_back(spawn([&] {
+  kids.push_back(harness::spawn([&] {
     auto tx = ShmRegisterChannel::connect_sender(*a);
     ShmRegisterChannel::detach(*a);
-    sh->start.arrive_and_wait(kReaders + 1);
+    if (!start.arrive_and_wait(start_by))
+      return int{kBarrier};
     if (!tx)
       return int{kConnect};
     std::vector<std::byte> buf(kMax);
@@ -191,10 +203,11 @@ TEST_F(ShmRegisterProcesses, ReadersNeverSeeTornOrOlderValues) {
     return int{kOk};
   }));
   for (unsigned r = 0; r < kReaders; ++r)
-    kids.push_back(spawn([&, r] {
+    kids.push_back(harness::spawn([&, r] {
       auto rx = ShmRegisterChannel::connect_receiver(*a);
       ShmRegisterChannel::detach(*a);
-      sh->start.arrive_and_wait(kReaders + 1);
+      if (!start.arrive_and_wait(start_by))
+        return int{kBarrier};
       if (!rx)
         return int{kConnect};
       std::vector<std::byte> buf(kMax);
@@ -223,18 +236,16 @@ TEST_F(ShmRegisterProcesses, ReadersNeverSeeTornOrOlderValues) {
       return last == kWrites ? int{kOk} : int{kNotFinal}; // eof only after the final value
     }));
   ShmRegisterChannel::detach(*a);
-  for (pid_t k : kids)
-    EXPECT_EQ(reap(k, Clock::now() + kReapWithin), 0) << "child " << k;
+  expect_clean_exits(kids);
   ShmRegisterChannel::destroy(*a);
   for (unsigned r = 0; r < kReaders; ++r)
     EXPECT_GT(sh->reads[r].load(), 0u);
 }
 
-// ---- peer death: the survivor is blocked (announced on the futex) when the peer is killed ----
+// Peer death: the survivor is blocked (announced on the futex) when the peer is killed.
 
 /// What a survivor reports to the parent.
 struct Survivor {
-  Barrier start;
   std::atomic<int> result{-1};
   std::atomic<std::int64_t> returned_ns{0};
 };
@@ -256,27 +267,38 @@ bool until_waiting(const WaitWord &w) {
 }
 
 /// A victim child: connects with `connect`, meets the barrier, then waits to be killed.
-template <class F> pid_t victim(Survivor &sv, unsigned parties, F connect) {
-  return spawn([&sv, parties, connect] {
+template <class F> pid_t victim(harness::Barrier &start, F connect) {
+  const Deadline start_by = Clock::now() + kMeetWithin;
+  return harness::spawn([&start, start_by, connect] {
     auto e = connect();
-    sv.start.arrive_and_wait(parties);
+    if (!start.arrive_and_wait(start_by))
+      return int{kBarrier};
     for (;;)
       ::pause();
-    return 0;
   });
 }
 
-/// Kills every victim once the survivor sleeps on `w`; checks the survivor saw peer_gone
-/// within kNoticeWithin.
+/// A victim's end: killed by the SIGKILL the test sent, not by the reaper or on its own.
+void expect_killed(const harness::ChildExit &e) {
+  EXPECT_TRUE(!e.timed_out && e.signal == SIGKILL) << "victim " << e.pid << ": " << e.describe();
+}
+
+/// Kills every victim once the survivor sleeps on `w`; reaps them all and checks that the
+/// survivor exited 0 having seen peer_gone within kNoticeWithin. When the survivor never
+/// blocks, everything is killed and reaped at once, so nothing outlives the test.
 void kill_and_check(Survivor &sv, const WaitWord &w, const std::vector<pid_t> &victims,
                     pid_t survivor) {
-  ASSERT_TRUE(until_waiting(w)) << "the survivor never blocked";
+  const bool blocked = until_waiting(w);
   const std::int64_t killed = now_ns();
   for (pid_t v : victims)
     ::kill(v, SIGKILL);
-  EXPECT_EQ(reap(survivor, Clock::now() + kReapWithin), 0);
-  for (pid_t v : victims)
-    EXPECT_EQ(reap(v, Clock::now() + kReapWithin), 128 + SIGKILL);
+  std::vector<pid_t> kids{survivor};
+  kids.insert(kids.end(), victims.begin(), victims.end());
+  const auto exits = harness::reap(kids, blocked ? Clock::now() + kReapWithin : Clock::now());
+  ASSERT_TRUE(blocked) << "the survivor never blocked (" << exits[0].describe() << ")";
+  EXPECT_TRUE(exits[0].clean()) << "survivor: " << exits[0].describe();
+  for (std::size_t i = 1; i < exits.size(); ++i)
+    expect_killed(exits[i]);
   EXPECT_EQ(sv.result.load(), static_cast<int>(Result::peer_gone))
       << "got " << to_string(static_cast<Result>(sv.result.load()));
   const auto took = std::chrono::nanoseconds(sv.returned_ns.load() - killed);
@@ -285,12 +307,16 @@ void kill_and_check(Survivor &sv, const WaitWord &w, const std::vector<pid_t> &v
 
 TEST_F(ShmPeerDeath, SpscReceiverBlockedOnEmptyRingSeesKilledSender) {
   SharedBlock<Survivor> sv;
+  harness::Barrier start(2);
   auto a = ShmSpscChannel::prepare(Config{});
   ASSERT_TRUE(a);
-  const pid_t v = victim(*sv, 2, [&] { return ShmSpscChannel::connect_sender(*a); });
-  const pid_t s = spawn([&] {
+  const pid_t v = victim(start, [&] { return ShmSpscChannel::connect_sender(*a); });
+  const pid_t s = harness::spawn([&] {
     auto rx = ShmSpscChannel::connect_receiver(*a);
-    sv->start.arrive_and_wait(2);
+    if (!start.arrive_and_wait(Clock::now() + kMeetWithin))
+      return int{kBarrier};
+    if (!rx)
+      return int{kConnect};
     std::vector<std::byte> buf(64);
     sv->result = static_cast<int>(rx->recv(buf, after_ms(60000)).result);
     sv->returned_ns = now_ns();
@@ -303,12 +329,16 @@ TEST_F(ShmPeerDeath, SpscReceiverBlockedOnEmptyRingSeesKilledSender) {
 
 TEST_F(ShmPeerDeath, SpscSenderBlockedOnFullRingSeesKilledReceiver) {
   SharedBlock<Survivor> sv;
+  harness::Barrier start(2);
   auto a = ShmSpscChannel::prepare(Config{64, 2, 1, 1});
   ASSERT_TRUE(a);
-  const pid_t v = victim(*sv, 2, [&] { return ShmSpscChannel::connect_receiver(*a); });
-  const pid_t s = spawn([&] {
+  const pid_t v = victim(start, [&] { return ShmSpscChannel::connect_receiver(*a); });
+  const pid_t s = harness::spawn([&] {
     auto tx = ShmSpscChannel::connect_sender(*a);
-    sv->start.arrive_and_wait(2);
+    if (!start.arrive_and_wait(Clock::now() + kMeetWithin))
+      return int{kBarrier};
+    if (!tx)
+      return int{kConnect};
     std::vector<std::byte> msg(64);
     while (tx->try_send(msg).ok()) {
     }
@@ -323,13 +353,17 @@ TEST_F(ShmPeerDeath, SpscSenderBlockedOnFullRingSeesKilledReceiver) {
 
 TEST_F(ShmPeerDeath, MpmcReceiverBlockedOnEmptyQueueSeesAllSendersKilled) {
   SharedBlock<Survivor> sv;
+  harness::Barrier start(3);
   auto a = ShmMpmcChannel::prepare(Config{0, 0, 2, 1});
   ASSERT_TRUE(a);
-  const pid_t v1 = victim(*sv, 3, [&] { return ShmMpmcChannel::connect_sender(*a); });
-  const pid_t v2 = victim(*sv, 3, [&] { return ShmMpmcChannel::connect_sender(*a); });
-  const pid_t s = spawn([&] {
+  const pid_t v1 = victim(start, [&] { return ShmMpmcChannel::connect_sender(*a); });
+  const pid_t v2 = victim(start, [&] { return ShmMpmcChannel::connect_sender(*a); });
+  const pid_t s = harness::spawn([&] {
     auto rx = ShmMpmcChannel::connect_receiver(*a);
-    sv->start.arrive_and_wait(3);
+    if (!start.arrive_and_wait(Clock::now() + kMeetWithin))
+      return int{kBarrier};
+    if (!rx)
+      return int{kConnect};
     std::vector<std::byte> buf(ShmMpmcChannel::kMaxMessage);
     sv->result = static_cast<int>(rx->recv(buf, after_ms(60000)).result);
     sv->returned_ns = now_ns();
@@ -342,12 +376,16 @@ TEST_F(ShmPeerDeath, MpmcReceiverBlockedOnEmptyQueueSeesAllSendersKilled) {
 
 TEST_F(ShmPeerDeath, MpmcSenderBlockedOnFullQueueSeesReceiverKilled) {
   SharedBlock<Survivor> sv;
+  harness::Barrier start(2);
   auto a = ShmMpmcChannel::prepare(Config{16, 2, 1, 1});
   ASSERT_TRUE(a);
-  const pid_t v = victim(*sv, 2, [&] { return ShmMpmcChannel::connect_receiver(*a); });
-  const pid_t s = spawn([&] {
+  const pid_t v = victim(start, [&] { return ShmMpmcChannel::connect_receiver(*a); });
+  const pid_t s = harness::spawn([&] {
     auto tx = ShmMpmcChannel::connect_sender(*a);
-    sv->start.arrive_and_wait(2);
+    if (!start.arrive_and_wait(Clock::now() + kMeetWithin))
+      return int{kBarrier};
+    if (!tx)
+      return int{kConnect};
     std::vector<std::byte> msg(16);
     while (tx->try_send(msg).ok()) {
     }
@@ -363,13 +401,18 @@ TEST_F(ShmPeerDeath, MpmcSenderBlockedOnFullQueueSeesReceiverKilled) {
 TEST_F(ShmPeerDeath, MpmcReceiverStuckBehindSlotOfKilledSenderReturnsPeerGone) {
   // A sender killed between claiming a slot and publishing it leaves the head slot claimed
   // for ever; a later sender's message sits behind it. The receiver must not wait for ever.
-  SharedBlock<Survivor> sv;
+  harness::Barrier start(2);
   auto a = ShmMpmcChannel::prepare(Config{16, 4, 2, 1});
   ASSERT_TRUE(a);
-  const pid_t v = victim(*sv, 2, [&] { return ShmMpmcChannel::connect_sender(*a); });
-  sv->start.arrive_and_wait(2);
+  const pid_t v = victim(start, [&] { return ShmMpmcChannel::connect_sender(*a); });
+  const bool met = start.arrive_and_wait(Clock::now() + kMeetWithin);
   ::kill(v, SIGKILL);
-  EXPECT_EQ(reap(v, Clock::now() + kReapWithin), 128 + SIGKILL);
+  expect_killed(harness::reap({v}, Clock::now() + kReapWithin).front());
+  if (!met) {
+    ShmMpmcChannel::detach(*a);
+    ShmMpmcChannel::destroy(*a);
+    FAIL() << "the victim never reached the start barrier";
+  }
   layout<MpmcLayout>(a->region)->queue.enqueue.fetch_add(1); // the dead sender's claim
   {
     auto tx = ShmMpmcChannel::connect_sender(*a);
@@ -390,12 +433,16 @@ TEST_F(ShmPeerDeath, MpmcReceiverStuckBehindSlotOfKilledSenderReturnsPeerGone) {
 
 TEST_F(ShmPeerDeath, RegisterReaderWaitingForFirstWriteSeesKilledWriter) {
   SharedBlock<Survivor> sv;
+  harness::Barrier start(2);
   auto a = ShmRegisterChannel::prepare(Config{});
   ASSERT_TRUE(a);
-  const pid_t v = victim(*sv, 2, [&] { return ShmRegisterChannel::connect_sender(*a); });
-  const pid_t s = spawn([&] {
+  const pid_t v = victim(start, [&] { return ShmRegisterChannel::connect_sender(*a); });
+  const pid_t s = harness::spawn([&] {
     auto rx = ShmRegisterChannel::connect_receiver(*a);
-    sv->start.arrive_and_wait(2);
+    if (!start.arrive_and_wait(Clock::now() + kMeetWithin))
+      return int{kBarrier};
+    if (!rx)
+      return int{kConnect};
     std::vector<std::byte> buf(ShmRegisterChannel::kMaxMessage);
     sv->result = static_cast<int>(rx->recv(buf, after_ms(60000)).result);
     sv->returned_ns = now_ns();

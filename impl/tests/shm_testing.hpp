@@ -1,28 +1,20 @@
-// Helpers for the shm channel tests: self-checking messages, forked children reaped with a
-// deadline, a process-shared barrier on a futex, and the fixture that checks after every test
-// that no /dev/shm entry of this process and no child process remains.
+// Helpers for the shm channel tests: self-checking messages, the fixture that checks after
+// every test that no /dev/shm entry of this process and no child process remains, and a view of
+// a region's shared layout. Forking, reaping and the start barrier are the harness's
+// (harness/process.hpp).
 #pragma once
 
 #include "harness/process.hpp"
-#include "impl/os.hpp"
 #include "impl/shm/mpmc.hpp"
 #include "impl/shm/register.hpp"
 #include "impl/shm/spsc.hpp"
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <cerrno>
-#include <climits>
-#include <csignal>
-#include <cstdio>
 #include <cstring>
 #include <dirent.h>
-#include <linux/futex.h>
-#include <poll.h>
 #include <string>
-#include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
@@ -85,58 +77,6 @@ inline bool intact(std::span<const std::byte> m, std::uint32_t producer, std::ui
 }
 
 using harness::SharedBlock; // memory shared with forked children
-
-/// A Barrier releases its waiters once `n` processes arrived (futex, process-shared).
-struct Barrier {
-  std::atomic<std::uint32_t> arrived{0};
-  void arrive_and_wait(std::uint32_t n) {
-    std::uint32_t v = arrived.fetch_add(1) + 1;
-    if (v >= n) {
-      ::syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&arrived), FUTEX_WAKE, INT_MAX,
-                nullptr, nullptr, 0);
-      return;
-    }
-    while ((v = arrived.load()) < n)
-      ::syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&arrived), FUTEX_WAIT, v, nullptr,
-                nullptr, 0);
-  }
-};
-
-/// Forks a child that runs `f` and _exits with its return value (never returns in the child).
-template <class F> pid_t spawn(F &&f) {
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    int rc = 99;
-    rc = f();
-    std::fflush(nullptr);
-    ::_exit(rc);
-  }
-  return pid;
-}
-
-/// Waits for child `pid` until `d`; kills it on timeout. Returns its exit code, 128 + signal
-/// when killed by a signal, or -1 when it had to be killed for the deadline.
-inline int reap(pid_t pid, Deadline d) {
-  const int pfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  bool late = false;
-  if (pfd >= 0) {
-    late = os::wait_fd(pfd, POLLIN, d) == 0;
-    ::close(pfd);
-  }
-  if (late)
-    ::kill(pid, SIGKILL);
-  int st = 0;
-  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
-  if (late)
-    return -1;
-  if (WIFEXITED(st))
-    return WEXITSTATUS(st);
-  if (WIFSIGNALED(st))
-    return 128 + WTERMSIG(st);
-  return -2;
-}
 
 /// Entries of /dev/shm made by this process's channels ("ipcv-shm-<pid>-...").
 inline std::vector<std::string> own_shm_entries() {
