@@ -5,7 +5,7 @@
 // the command line (ipcbench.cpp) share.
 #pragma once
 
-#include "impl/registry.hpp"
+#include "harness/registry.hpp"
 
 #include <array>
 #include <cstdint>
@@ -14,6 +14,9 @@
 #include <vector>
 
 namespace ipcv::bench {
+
+using harness::channels;
+using harness::find_channel;
 
 /// A Pattern is the shape of traffic a point measures.
 enum class Pattern : std::uint8_t {

@@ -4,7 +4,7 @@
 // process behind. The tests and `ipcverify verify` run the same checks.
 #pragma once
 
-#include "impl/registry.hpp"
+#include "impl/any_channel.hpp"
 
 #include <span>
 #include <string>

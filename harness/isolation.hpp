@@ -11,7 +11,7 @@
 // know nothing of the engine, which calls isolation_verdict() per channel.
 #pragma once
 
-#include "impl/registry.hpp"
+#include "impl/any_channel.hpp"
 
 #include <array>
 #include <cstddef>

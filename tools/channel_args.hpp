@@ -2,12 +2,15 @@
 // a one-line error for an unknown name.
 #pragma once
 
-#include "impl/registry.hpp"
+#include "harness/registry.hpp"
 
 #include <string>
 #include <vector>
 
 namespace ipcv::cli {
+
+using harness::channels;
+using harness::find_channel;
 
 /// The entries named in `names` (all non-faulty ones when empty; faulty ones too when
 /// `include_faulty`). On an unknown name returns false and sets `error` to a one-line message.

@@ -3,6 +3,7 @@
 // picked up without editing this file.
 #include "harness/conformance.hpp"
 #include "harness/process.hpp"
+#include "harness/registry.hpp"
 
 #include <gtest/gtest.h>
 

@@ -6,6 +6,7 @@
 #include "harness/hygiene.hpp"
 #include "harness/isolation.hpp"
 #include "harness/process.hpp"
+#include "harness/registry.hpp"
 #include "impl/shm/mpmc.hpp"
 #include "impl/shm/register.hpp"
 #include "impl/shm/spsc.hpp"

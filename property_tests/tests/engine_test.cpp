@@ -5,6 +5,7 @@
 #include "property_tests/generators.hpp"
 
 #include "harness/process.hpp"
+#include "harness/registry.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -12,6 +13,9 @@
 
 namespace ipcv::engine {
 namespace {
+
+using harness::channels;
+using harness::find_channel;
 
 std::vector<std::string> reference_channels() {
   std::vector<std::string> out;

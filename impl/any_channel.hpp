@@ -1,5 +1,7 @@
-// The channel registry: type-erased factories by name, so the command line, the conformance
-// checks and the engine can pick any channel (reference, adapter or plugin) by its name.
+// Channels behind one interface: the Channel concept's types erased into AnySender,
+// AnyReceiver and AnyInstance, and a ChannelEntry (a name, claims and a factory) for any
+// Channel type, so the harness, the engine and the command line handle every channel
+// (reference, adapter or plugin) alike. The table of entries by name is harness/registry.hpp.
 #pragma once
 
 #include "channel.hpp"
@@ -48,13 +50,6 @@ struct ChannelEntry {
   bool faulty = false; ///< a deliberately broken fixture, listed only on request
   std::function<Expected<std::unique_ptr<AnyInstance>>(const Config &)> prepare;
 };
-
-/// Every registered channel, reference channels first, in registration order.
-const std::vector<ChannelEntry> &channels();
-/// The entry called `name`, or nullptr.
-const ChannelEntry *find_channel(std::string_view name);
-/// Adds a channel at run time (adapters, plugins); a duplicate name is rejected with false.
-bool register_channel(ChannelEntry entry);
 
 namespace detail {
 template <Channel C> class SenderOf final : public AnySender {
