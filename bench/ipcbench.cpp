@@ -6,9 +6,11 @@
 // and destroy the OS objects on every path, and the JSON layout is fixed by DESIGN.md; Google
 // Benchmark runs its loops in one process and owns its own output.
 //
-// Exit status: 0 every point ran, 1 a point failed (the table says which), 2 bad usage.
+// Exit status: 0 every point ran, 1 a point failed (the table says which), 2 bad usage, 128 +
+// the signal when interrupted (130 for Ctrl-C).
 #include "ipcbench.hpp"
 
+#include "harness/interrupt.hpp"
 #include "harness/process.hpp"
 
 #include <CLI/CLI.hpp>
@@ -28,9 +30,6 @@ constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
 
 const std::vector<std::size_t> kQuickSizes = {64, 4096};
-
-std::atomic<int> g_interrupted{0};
-extern "C" void on_signal(int) { g_interrupted.store(1); }
 
 /// "4096", "4K", "4KiB", "64k", "1M", "1MiB" -> bytes; nullopt when not a size.
 std::optional<std::size_t> parse_size(const std::string &text) {
@@ -224,7 +223,7 @@ int run(const Options &o, bool iterations_given, bool seconds_given) {
   results.reserve(plan.points.size());
   bool failed = false;
   for (std::size_t i = 0; i < plan.points.size(); ++i) {
-    if (g_interrupted.load() != 0) {
+    if (harness::interrupted() != 0) {
       fmt::print(stderr, "ipcbench: interrupted; reporting what ran\n");
       failed = true;
       break;
@@ -237,7 +236,7 @@ int run(const Options &o, bool iterations_given, bool seconds_given) {
   }
   // Measured again at the end: the best of both is the baseline, and a large move says the
   // machine was busy during the run.
-  if (!o.quick && !plan.points.empty() && g_interrupted.load() == 0) {
+  if (!o.quick && !plan.points.empty() && harness::interrupted() == 0) {
     Baselines end;
     if (!measure(end))
       return kExitFailed;
@@ -301,7 +300,7 @@ int main(int argc, char **argv) {
   app.add_option("--json", o.json, "also write the results as JSON (DESIGN.md format)");
   app.add_option("--check-json", o.check_json,
                  "only check a JSON file written by --json: baselines and a result per channel");
-  app.footer("Exit status: 0 every point ran, 1 a point failed, 2 bad usage.");
+  app.footer("Exit status: 0 every point ran, 1 a point failed, 2 bad usage, 130/143 interrupted.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp &e) {
@@ -311,11 +310,15 @@ int main(int argc, char **argv) {
     return 2;
   }
   // Ctrl-C reaches the children too (they run with the default action and die); the parent
-  // reaps them, destroys the instances and reports what ran.
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  // reaps them, destroys the instances and reports what ran, then exits 128 + the signal. A
+  // second signal exits at once, after killing the children and removing named objects.
+  ipcv::harness::install_interrupt_handlers();
   try {
-    return run(o, iters->count() > 0, secs->count() > 0);
+    const int status = run(o, iters->count() > 0, secs->count() > 0);
+    // Interrupted, whatever else went wrong: what ran is reported, nothing else counts.
+    if (const int sig = ipcv::harness::interrupted())
+      return ipcv::harness::interrupted_status(sig);
+    return status;
   } catch (const std::exception &e) {
     std::fprintf(stderr, "ipcbench: %s\n", e.what());
     return 1;

@@ -74,11 +74,9 @@ struct Report {
   }
 };
 
-/// Sets up a freshly forked side: default action for SIGINT / SIGTERM (the parent catches them
-/// to clean up; a side just dies and is reaped), and pinned to `cpu` (not when cpu < 0).
+/// Pins a freshly forked side to `cpu` (not when cpu < 0). harness::spawn already gave it the
+/// default action for the interrupt signals: a side just dies and is reaped.
 void enter_child(int cpu) noexcept {
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
   if (cpu < 0)
     return;
   cpu_set_t set;

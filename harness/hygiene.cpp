@@ -1,25 +1,57 @@
 // Implementation of hygiene checks (hygiene.hpp).
 #include "hygiene.hpp"
 
+#include "impl/os.hpp"
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
 #include <mqueue.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
 
 namespace ipcv::harness {
 namespace {
-void list_into(const char *dir, std::set<std::string> &out) {
+
+/// The names in `dir` (without "." and ".."); false when it cannot be read.
+bool names_in(const char *dir, std::vector<std::string> &out) {
   DIR *d = ::opendir(dir);
   if (d == nullptr)
-    return;
+    return false;
   while (dirent *e = ::readdir(d)) {
     std::string n = e->d_name;
     if (n != "." && n != "..")
-      out.insert(std::string(dir) + "/" + n);
+      out.push_back(std::move(n));
   }
   ::closedir(d);
+  return true;
 }
+
 } // namespace
+
+std::optional<std::vector<std::string>> mqueue_names() {
+  std::vector<std::string> out;
+  struct statfs fs {};
+  if (::statfs("/dev/mqueue", &fs) == 0 && fs.f_type == kMqueueMagic)
+    return names_in("/dev/mqueue", out) ? std::optional(out) : std::nullopt;
+  // Not mounted where it usually is: a private mount of the mqueue file system shows the same
+  // queues (those of this IPC namespace); it needs root, and is gone again before returning.
+  char dir[] = "/tmp/ipcv-mqueue-XXXXXX";
+  if (::mkdtemp(dir) == nullptr)
+    return std::nullopt;
+  bool listed = false;
+  if (::mount("none", dir, "mqueue", 0, nullptr) == 0) {
+    listed = names_in(dir, out);
+    ::umount2(dir, MNT_DETACH);
+  }
+  ::rmdir(dir);
+  return listed ? std::optional(out) : std::nullopt;
+}
 
 bool object_exists(const NamedObject &o) {
   if (o.kind == "mqueue") {
@@ -36,16 +68,104 @@ bool object_exists(const NamedObject &o) {
 
 Snapshot Snapshot::take() {
   Snapshot s;
-  list_into("/dev/shm", s.entries);
-  list_into("/dev/mqueue", s.entries);
+  std::vector<std::string> names;
+  names_in("/dev/shm", names);
+  for (const auto &n : names)
+    s.entries.insert("/dev/shm/" + n);
+  for (const auto &n : mqueue_names().value_or(std::vector<std::string>{}))
+    s.entries.insert("mqueue /" + n);
   return s;
 }
 
 std::string Snapshot::leftovers(const Snapshot &after) const {
   std::string out;
-  for (const auto &e : after.entries)
-    if (!entries.count(e))
+  const pid_t self = ::getpid();
+  for (const auto &e : after.entries) {
+    if (entries.count(e))
+      continue;
+    // Another process's object, by its name: tests beside this one make their own.
+    const pid_t creator = creator_of(e.substr(e.rfind('/') + 1));
+    if (creator == 0 || creator == self)
       out += e + "\n";
+  }
+  return out;
+}
+
+pid_t creator_of(std::string_view name) {
+  if (!name.starts_with("ipcv-"))
+    return 0;
+  name.remove_prefix(5);
+  while (!name.empty()) {
+    const std::size_t dash = name.find('-');
+    const std::string_view part = name.substr(0, dash);
+    pid_t pid = 0;
+    auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), pid);
+    if (ec == std::errc() && end == part.data() + part.size() && pid > 0)
+      return pid;
+    if (dash == std::string_view::npos)
+      break;
+    name.remove_prefix(dash + 1);
+  }
+  return 0;
+}
+
+namespace {
+
+/// Adds the orphans among `names` as objects of `kind` ("/<name>").
+void orphans_among(const std::vector<std::string> &names, const char *kind,
+                   std::vector<Orphan> &out) {
+  for (const std::string &n : names) {
+    const pid_t pid = creator_of(n);
+    if (pid != 0 && !os::process_alive(pid))
+      out.push_back({NamedObject{kind, "/" + n}, pid, false, ""});
+  }
+}
+
+/// Adds the orphaned socket files under `dir`, at most `depth` levels down.
+void socket_orphans(const std::string &dir, int depth, std::vector<Orphan> &out) {
+  DIR *d = ::opendir(dir.c_str());
+  if (d == nullptr)
+    return;
+  while (dirent *e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name == "." || name == "..")
+      continue;
+    const std::string path = dir + "/" + name;
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0)
+      continue;
+    if (S_ISDIR(st.st_mode) && depth > 0) {
+      socket_orphans(path, depth - 1, out);
+    } else if (S_ISSOCK(st.st_mode)) {
+      const pid_t pid = creator_of(name);
+      if (pid != 0 && !os::process_alive(pid))
+        out.push_back({NamedObject{"socket", path}, pid, false, ""});
+    }
+  }
+  ::closedir(d);
+}
+
+} // namespace
+
+std::vector<Orphan> find_orphans(const std::vector<std::string> &dirs, bool remove) {
+  std::vector<Orphan> out;
+  std::vector<std::string> shm;
+  names_in("/dev/shm", shm);
+  orphans_among(shm, "shm", out);
+  orphans_among(mqueue_names().value_or(std::vector<std::string>{}), "mqueue", out);
+  for (const std::string &dir : dirs)
+    socket_orphans(dir, 3, out);
+  if (!remove)
+    return out;
+  for (Orphan &o : out) {
+    const std::string &p = o.object.path;
+    const int rc = o.object.kind == "mqueue" ? ::mq_unlink(p.c_str())
+                   : o.object.kind == "shm"  ? ::shm_unlink(p.c_str())
+                                             : ::unlink(p.c_str());
+    o.removed = rc == 0 || errno == ENOENT;
+    if (!o.removed)
+      o.error = std::strerror(errno);
+  }
   return out;
 }
 

@@ -29,20 +29,85 @@ std::vector<std::size_t> events_where(const spec::History &h, auto pred) {
   return out;
 }
 
-SpecOutcome from_verdict(const std::string &name, bool claimed, const spec::Verdict &v,
-                         const spec::History &h) {
-  SpecOutcome o{name, SpecOutcome::pass, claimed, v.explanation, ""};
+/// A spec of the catalog on the case's history. How a spec treats killed actors and a case cut
+/// short is the spec's own business: the history says which pids were killed on purpose (meta
+/// "crashed") and when the case ended (meta "end_ns").
+SpecOutcome from_catalog(const spec::Spec &s, bool claimed, const RunResult &r) {
+  const spec::History &h = r.history;
+  SpecOutcome o{std::string(s.name), SpecOutcome::pass, claimed, "", ""};
+  if (!spec::applies(s, h)) {
+    o.kind = SpecOutcome::skipped;
+    o.explanation = r.is_register ? "a register has no queue operations"
+                                  : "no register operations in a queue history";
+    return o;
+  }
+  const spec::Verdict v = s.check(h, spec::Params{});
+  o.explanation = v.explanation;
   if (v.kind == spec::Verdict::fail) {
     o.kind = SpecOutcome::fail;
     o.timeline = spec::render_timeline(h, v.witnesses);
+    if (!r.hang_note.empty())
+      o.explanation = r.hang_note + ": " + o.explanation;
   } else if (v.kind == spec::Verdict::unknown) {
     o.kind = SpecOutcome::skipped;
   }
   return o;
 }
 
-bool receiver_crashed(const Workload &w, const RunResult &r) {
-  return r.crashed && *r.crashed >= w.senders;
+/// `run`: every actor connected and exited as planned, no call returned `error`, nothing hung.
+SpecOutcome judge_run(const RunResult &r) {
+  SpecOutcome o{kRun, SpecOutcome::pass, true, "", ""};
+  const spec::History &h = r.history;
+  auto errors = events_where(h, [](const spec::Event &ev) { return ev.res == Res::error; });
+  if (!r.run_error.empty()) {
+    o.kind = SpecOutcome::fail;
+    o.explanation = r.run_error;
+    o.timeline = spec::render_timeline(h, pending_events(h, r.crashed));
+  } else if (!errors.empty()) {
+    o.kind = SpecOutcome::fail;
+    o.explanation = "a call returned error (line up with the timeline)";
+    o.timeline = spec::render_timeline(h, errors);
+  }
+  return o;
+}
+
+/// `crash-safety`: after a planned SIGKILL, survivors neither hang nor see damaged messages,
+/// and completed sends arrive when no-loss is claimed.
+SpecOutcome judge_crash_safety(const ChannelEntry &e, const Workload &w, const RunResult &r,
+                               bool claimed) {
+  SpecOutcome o{kCrashSafety, SpecOutcome::pass, claimed, "", ""};
+  const spec::History &h = r.history;
+  if (!r.crashed) {
+    o.kind = SpecOutcome::skipped;
+    o.explanation = "no participant was killed in this case";
+    return o;
+  }
+  const std::string victim = actor_name(w, *r.crashed);
+  if (r.hung) {
+    o.kind = SpecOutcome::fail;
+    o.explanation = fmt::format("after {} was killed, a survivor hung until the watchdog", victim);
+    o.timeline = spec::render_timeline(h, pending_events(h, r.crashed));
+  } else if (auto torn = events_where(h,
+                                      [](const spec::Event &ev) {
+                                        return ev.has_msg && ev.res == Res::ok && !ev.intact &&
+                                               (ev.op == spec::Op::recv || ev.op == spec::Op::read);
+                                      });
+             !torn.empty()) {
+    o.kind = SpecOutcome::fail;
+    o.explanation =
+        fmt::format("after {} was killed, a survivor received a damaged message", victim);
+    o.timeline = spec::render_timeline(h, torn);
+  } else if (e.claims.promises("no-loss")) {
+    if (const spec::Spec *nl = spec::find_spec("no-loss")) {
+      const spec::Verdict v = nl->check(h, spec::Params{});
+      if (v.kind == spec::Verdict::fail) {
+        o.kind = SpecOutcome::fail;
+        o.explanation = fmt::format("after {} was killed: {}", victim, v.explanation);
+        o.timeline = spec::render_timeline(h, v.witnesses);
+      }
+    }
+  }
+  return o;
 }
 
 } // namespace
@@ -58,104 +123,33 @@ std::vector<std::string> judgeable_specs() {
   return out;
 }
 
+bool judgeable(std::string_view spec) {
+  return spec == kRun || spec == kCrashSafety || spec == kIsolation ||
+         spec::find_spec(spec) != nullptr;
+}
+
 std::vector<SpecOutcome> judge(const ChannelEntry &e, const Workload &w, const RunResult &r,
                                const std::vector<std::string> &specs) {
   std::vector<SpecOutcome> out;
-  const spec::History &h = r.history;
-  spec::Params params;
   for (const auto &name : specs) {
     const bool claimed = always_claimed(name) || e.claims.promises(name);
-    SpecOutcome o{name, SpecOutcome::pass, claimed, "", ""};
-    if (name == kIsolation) {
-      o.kind = SpecOutcome::skipped;
-      o.explanation = "judged once per channel by the isolation probes";
-    } else if (r.crashed && name != kRun && name != kCrashSafety &&
-               !e.claims.promises(kCrashSafety)) {
+    if (name == kRun) {
+      out.push_back(judge_run(r));
+    } else if (name == kCrashSafety) {
+      out.push_back(judge_crash_safety(e, w, r, claimed));
+    } else if (name == kIsolation) {
+      out.push_back({name, SpecOutcome::skipped, claimed,
+                     "judged once per channel by the isolation probes", ""});
+    } else if (r.crashed && !e.claims.promises(kCrashSafety)) {
       // A channel's claims hold among live participants; what a kill does to them is the
       // crash-safety claim, measured (not failed) where the channel does not make it.
-      o.kind = SpecOutcome::skipped;
-      o.explanation = "a participant was killed and the channel does not claim crash-safety";
-    } else if (name == kRun) {
-      auto errors = events_where(h, [](const spec::Event &ev) { return ev.res == Res::error; });
-      if (!r.run_error.empty()) {
-        o.kind = SpecOutcome::fail;
-        o.explanation = r.run_error;
-      } else if (!errors.empty()) {
-        o.kind = SpecOutcome::fail;
-        o.explanation = fmt::format("a call returned error (line up with the timeline)");
-        o.timeline = spec::render_timeline(h, errors);
-      }
-    } else if (name == kCrashSafety) {
-      if (!r.crashed) {
-        o.kind = SpecOutcome::skipped;
-        o.explanation = "no participant was killed in this case";
-      } else if (r.hung) {
-        o.kind = SpecOutcome::fail;
-        o.explanation = fmt::format("after {} was killed, a survivor hung until the watchdog",
-                                    actor_name(w, *r.crashed));
-        o.timeline = spec::render_timeline(h, pending_events(h, r.crashed));
-      } else if (auto torn =
-                     events_where(h,
-                                  [](const spec::Event &ev) {
-                                    return ev.has_msg && ev.res == Res::ok && !ev.intact &&
-                                           (ev.op == spec::Op::recv || ev.op == spec::Op::read);
-                                  });
-                 !torn.empty()) {
-        o.kind = SpecOutcome::fail;
-        o.explanation = fmt::format("after {} was killed, a survivor received a damaged message",
-                                    actor_name(w, *r.crashed));
-        o.timeline = spec::render_timeline(h, torn);
-      } else if (e.claims.promises("no-loss") && !receiver_crashed(w, r)) {
-        if (const spec::Spec *nl = spec::find_spec("no-loss")) {
-          spec::Verdict v = nl->check(h, params);
-          if (v.kind == spec::Verdict::fail) {
-            o = from_verdict(name, claimed, v, h);
-            o.explanation =
-                fmt::format("after {} was killed: {}", actor_name(w, *r.crashed), v.explanation);
-          }
-        }
-      }
+      out.push_back({name, SpecOutcome::skipped, claimed,
+                     "a participant was killed and the channel does not claim crash-safety", ""});
     } else if (const spec::Spec *s = spec::find_spec(name)) {
-      if (!spec::applies(*s, h)) {
-        o.kind = SpecOutcome::skipped;
-        o.explanation = r.is_register ? "a register has no queue operations"
-                                      : "no register operations in a queue history";
-      } else if (name == "bounded-wait" && r.hung) {
-        // Stopped early, the spec itself judges the history up to the stop (meta end_ns) and
-        // shows its witness; it must fail, else the watchdog's verdict stands.
-        if (!r.hang_note.empty())
-          o = from_verdict(name, claimed, s->check(h, params), h);
-        if (o.kind == SpecOutcome::fail) {
-          o.explanation = r.hang_note + ": " + o.explanation;
-        } else {
-          o.kind = SpecOutcome::fail;
-          o.explanation =
-              r.hang_note.empty()
-                  ? "the case hung: calls were still blocked when the watchdog killed them"
-                  : r.hang_note;
-          o.timeline = spec::render_timeline(h, pending_events(h, r.crashed));
-        }
-      } else if (r.hung) {
-        o.kind = SpecOutcome::skipped;
-        o.explanation = "the case hung (judged by bounded-wait)";
-      } else if (receiver_crashed(w, r) && (name == "no-loss" || name == "linearizable")) {
-        o.kind = SpecOutcome::skipped;
-        o.explanation = "a receiver was killed: what it took with it cannot be observed";
-      } else if (r.crashed && name == "bounded-wait") {
-        // The killed actor's last call stays pending forever by design; judge the survivors.
-        spec::History survivors = h;
-        std::erase_if(survivors.events, [&](const spec::Event &ev) {
-          return ev.pid == *r.crashed + 1 && ev.pending();
-        });
-        o = from_verdict(name, claimed, s->check(survivors, params), survivors);
-      } else {
-        o = from_verdict(name, claimed, s->check(h, params), h);
-      }
+      out.push_back(from_catalog(*s, claimed, r));
     } else {
-      o.kind = SpecOutcome::skipped;
-      o.explanation = "not judged by the engine yet";
+      out.push_back({name, SpecOutcome::skipped, claimed, "no such spec", ""});
     }
-    out.push_back(std::move(o));
   }
   return out;
 }

@@ -3,7 +3,9 @@
 // catalog of specs/ it judges two things only a run can show: `crash-safety` (after a planned
 // SIGKILL, survivors neither hang nor see torn messages, and completed sends arrive when
 // no-loss is claimed) and `run` (every actor connected and exited as planned, no `error`
-// result, no arena overflow): a channel that fails `run` broke the contract itself.
+// result, no arena overflow, no actor killed by the watchdog): a channel that fails `run` broke
+// the contract itself. Everything else is the catalog's: each spec reads from the history how a
+// case ended (meta "crashed", "end_ns") and decides itself what that means for it.
 #pragma once
 
 #include "runner.hpp"
@@ -36,6 +38,9 @@ bool always_claimed(const std::string &spec);
 /// Every spec name the engine can judge for a channel: `run`, the catalog, `crash-safety`,
 /// `isolation`.
 std::vector<std::string> judgeable_specs();
+
+/// True when the engine can judge a spec of this name (the catalog's, or one of its own).
+bool judgeable(std::string_view spec);
 
 /// Judges `r` for each name in `specs`.
 std::vector<SpecOutcome> judge(const ChannelEntry &e, const Workload &w, const RunResult &r,

@@ -1,6 +1,8 @@
 // Implementation of child processes, reaping and the shared barrier (process.hpp).
 #include "process.hpp"
 
+#include "interrupt.hpp"
+
 #include "impl/futex.hpp"
 
 #include <atomic>
@@ -11,6 +13,7 @@
 #include <dirent.h>
 #include <stdexcept>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -18,6 +21,8 @@
 namespace ipcv::harness {
 
 std::string ChildExit::describe() const {
+  if (interrupted)
+    return "killed: the run was interrupted";
   if (timed_out)
     return "hung: killed at the deadline";
   if (exited)
@@ -28,10 +33,35 @@ std::string ChildExit::describe() const {
   return "unknown";
 }
 
+namespace {
+
+/// True when a child killed by `signal` was interrupted along with this process: a terminal's
+/// Ctrl-C reaches the whole process group at once, and this process's own handler may run a
+/// moment after the child died, so its flag gets up to 200 ms to show.
+bool by_interrupt(int signal) {
+  if (signal != SIGINT && signal != SIGTERM && signal != SIGHUP)
+    return false;
+  const Deadline until = Clock::now() + std::chrono::milliseconds(200);
+  while (interrupted() == 0 && Clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return interrupted() != 0;
+}
+
+} // namespace
+
 pid_t spawn(const std::function<int()> &body) {
+  const pid_t parent = ::getpid();
+  std::fflush(nullptr); // or the child would write out what the parent had buffered, again
   pid_t pid = ::fork();
+  if (pid > 0)
+    track_child(pid);
   if (pid != 0)
     return pid;
+  reset_interrupt_handlers_in_child();
+  // Die with the parent, whatever kills it (SIGKILL included); the parent may already have
+  // died between fork and prctl, which getppid then shows.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent)
+    ::_exit(kExitOrphan);
   int code = 125;
   try {
     code = body();
@@ -57,6 +87,7 @@ std::vector<ChildExit> reap(const std::vector<pid_t> &pids, Deadline d,
       e.code = WEXITSTATUS(st);
     } else if (WIFSIGNALED(st)) {
       e.signal = WTERMSIG(st);
+      e.interrupted = by_interrupt(e.signal);
     }
   };
   std::vector<bool> done(pids.size(), false);
@@ -71,6 +102,7 @@ std::vector<ChildExit> reap(const std::vector<pid_t> &pids, Deadline d,
       if (r == pids[i] || (r < 0 && errno == ECHILD)) {
         if (r == pids[i])
           record(out[i], st);
+        untrack_child(pids[i]);
         done[i] = true;
         --left;
         progressed = true;
@@ -78,7 +110,8 @@ std::vector<ChildExit> reap(const std::vector<pid_t> &pids, Deadline d,
     }
     if (left == 0)
       break;
-    if (Clock::now() >= d || (give_up && give_up())) {
+    const bool stop = interrupted() != 0;
+    if (stop || Clock::now() >= d || (give_up && give_up())) {
       for (std::size_t i = 0; i < pids.size(); ++i) {
         if (done[i] || pids[i] <= 0)
           continue;
@@ -86,7 +119,8 @@ std::vector<ChildExit> reap(const std::vector<pid_t> &pids, Deadline d,
         int st = 0;
         while (::waitpid(pids[i], &st, 0) < 0 && errno == EINTR) {
         }
-        out[i].timed_out = true;
+        untrack_child(pids[i]);
+        (stop ? out[i].interrupted : out[i].timed_out) = true;
         done[i] = true;
       }
       break;

@@ -17,20 +17,29 @@ struct ChildExit {
   pid_t pid = -1;
   bool exited = false; ///< exited normally with `code`
   int code = 0;
-  int signal = 0;         ///< killed by this signal
-  bool timed_out = false; ///< still running at the deadline; killed by the reaper
+  int signal = 0;           ///< killed by this signal
+  bool timed_out = false;   ///< still running at the deadline; killed by the reaper
+  bool interrupted = false; ///< killed because the run was interrupted (by the reaper, or by the
+                            ///< same signal as this process, e.g. Ctrl-C to the process group)
   bool clean() const noexcept { return exited && code == 0; }
   /// "exit 0", "exit 3", "killed by SIGKILL", "hung: killed at the deadline".
   std::string describe() const;
 };
 
+/// The exit status of a child whose parent died before the child could tie itself to it.
+inline constexpr int kExitOrphan = 124;
+
 /// Forks a child that runs `body` and _exits with its return value (an uncaught exception is
-/// exit 125). The child never returns into the caller's code. Returns the pid, or -1 with errno.
+/// exit 125). The child never returns into the caller's code; it dies with this process
+/// (PR_SET_PDEATHSIG, SIGKILL), takes the default action on the interrupt signals, and is
+/// registered for the emergency exit of interrupt.hpp until reap() reaps it. Returns the pid,
+/// or -1 with errno.
 pid_t spawn(const std::function<int()> &body);
 
 /// Waits for every pid until `d`, or until `give_up` (asked between polls, when given) says
-/// waiting longer is pointless; the ones still running then are SIGKILLed, reaped and marked
-/// timed_out. No zombie is left behind. Results are in the order of `pids`.
+/// waiting longer is pointless, or until the run is interrupted (interrupt.hpp); the ones still
+/// running then are SIGKILLed, reaped and marked timed_out (or interrupted). No zombie is left
+/// behind. Results are in the order of `pids`.
 std::vector<ChildExit> reap(const std::vector<pid_t> &pids, Deadline d,
                             const std::function<bool()> &give_up = {});
 

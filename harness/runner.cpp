@@ -1,6 +1,7 @@
 // Implementation of the runner (runner.hpp): actor bodies shared by process and thread mode.
 #include "runner.hpp"
 #include "arena.hpp"
+#include "interrupt.hpp"
 #include "perturb_plan.hpp"
 
 #include "specs/message.hpp"
@@ -195,6 +196,34 @@ std::uint32_t arena_capacity(const Workload &w, bool reg) {
   return static_cast<std::uint32_t>(std::min<std::uint64_t>(cap, 1u << 22));
 }
 
+/// The meta line of a case's history: the bound, the roles of the pids (actor i is pid i + 1,
+/// senders first) and the channel's claims.
+void describe_case(const Workload &w, const ChannelEntry &entry, const RunOptions &o,
+                   spec::History &h) {
+  h.meta_numbers["bound_ns"] = static_cast<double>(std::chrono::nanoseconds(o.bound).count());
+  for (std::uint32_t i = 0; i < w.actors(); ++i)
+    (i < w.senders ? h.senders : h.receivers).push_back(i + 1);
+  for (const auto &s : entry.claims.specs)
+    h.claims.push_back(s);
+}
+
+/// What the watchdog found when it killed child `i`: which actors were still inside a call.
+std::string watchdog_text(const Workload &w, const Arena &arena, bool processes, std::size_t i) {
+  std::string inside;
+  const std::int64_t now = Arena::now_ns();
+  for (std::uint32_t a = 0; a < w.actors(); ++a) {
+    if (processes && a != i)
+      continue;
+    if (const auto c = arena.last_call(a); c && c->pending)
+      inside += fmt::format("{}{} in {} for {:.2f} s", inside.empty() ? "" : ", ", actor_name(w, a),
+                            spec::to_string(c->op), static_cast<double>(now - c->call) / 1e9);
+  }
+  const std::string who =
+      processes ? actor_name(w, static_cast<std::uint32_t>(i)) : "the thread host";
+  return fmt::format("the watchdog killed {} at the case deadline{}", who,
+                     inside.empty() ? " (not inside a channel call)" : ": still " + inside);
+}
+
 } // namespace
 
 std::optional<std::string> stuck_receiver(const Workload &w, const Arena &arena, bool reg,
@@ -237,6 +266,10 @@ std::string actor_name(const Workload &w, std::uint32_t actor) {
 RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOptions &o) {
   RunResult out;
   out.is_register = entry.claims.promises("register");
+  if (interrupted() != 0) {
+    out.interrupted = true;
+    return out;
+  }
   const std::size_t max = entry.claims.max_message;
   Config cfg;
   cfg.senders = w.senders;
@@ -329,21 +362,25 @@ RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOption
     }
     return false;
   });
+  const std::int64_t reaped_ns = Arena::now_ns();
   inst.destroy();
   out.history = arena.history();
-  out.history.meta_numbers["bound_ns"] =
-      static_cast<double>(std::chrono::nanoseconds(o.bound).count());
+  describe_case(w, entry, o, out.history);
   if (stopped_ns != 0) // the pending calls count as blocked until the case was stopped
     out.history.meta_numbers["end_ns"] = static_cast<double>(stopped_ns);
-  for (const auto &s : entry.claims.specs)
-    out.history.claims.push_back(s);
 
   for (std::size_t i = 0; i < out.exits.size(); ++i) {
     const ChildExit &e = out.exits[i];
     const std::string who =
         processes ? actor_name(w, static_cast<std::uint32_t>(i)) : "thread host";
-    if (e.timed_out) {
+    if (e.interrupted) {
+      out.interrupted = true;
+    } else if (e.timed_out && stopped_ns != 0) {
+      continue; // stopped early on purpose: the spec that fails says why
+    } else if (e.timed_out) {
       out.hung = true;
+      out.history.meta_numbers["end_ns"] = static_cast<double>(reaped_ns);
+      out.run_error += (out.run_error.empty() ? "" : "; ") + watchdog_text(w, arena, processes, i);
     } else if (processes && w.crash_actor && *w.crash_actor == i && e.signal == SIGKILL) {
       out.crashed = static_cast<std::uint32_t>(i);
     } else if (!e.clean()) {
@@ -356,6 +393,8 @@ RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOption
   }
   if (arena.overflowed())
     out.run_error += (out.run_error.empty() ? "" : "; ") + arena.overflow_text();
+  if (out.crashed)
+    out.history.crashed.push_back(*out.crashed + 1);
   return out;
 }
 

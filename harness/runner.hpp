@@ -6,7 +6,7 @@
 #include "process.hpp"
 #include "workload.hpp"
 
-#include "impl/registry.hpp"
+#include "impl/any_channel.hpp"
 #include "specs/history.hpp"
 
 #include <chrono>
@@ -32,6 +32,7 @@ struct RunResult {
   spec::History history;
   std::vector<ChildExit> exits;         ///< process mode: one per actor; thread mode: the host
   bool hung = false;                    ///< the watchdog had to kill someone
+  bool interrupted = false;             ///< the run was interrupted: nothing here is evidence
   std::optional<std::uint32_t> crashed; ///< actor killed by the crash plan, as planned
   std::string run_error;                ///< setup failure, arena overflow, an unexpected exit
   std::string hang_note;                ///< why the case was stopped before the watchdog, if so

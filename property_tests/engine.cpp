@@ -4,6 +4,7 @@
 #include "engine.hpp"
 #include "generators.hpp"
 
+#include "harness/interrupt.hpp"
 #include "harness/isolation.hpp"
 
 #include <fmt/format.h>
@@ -65,10 +66,12 @@ std::string_view to_string(SpecResult::Kind k) {
     return "fail";
   case SpecResult::not_claimed:
     return "not-claimed";
-  case SpecResult::skipped:
-    return "skipped";
+  case SpecResult::skip:
+    return "skip";
+  case SpecResult::interrupted:
+    return "interrupted";
   }
-  return "skipped";
+  return "skip";
 }
 
 std::string replay_command(const ChannelEntry &entry, const std::string &spec, harness::Mode mode,
@@ -95,7 +98,7 @@ SpecResult isolation_result(const ChannelEntry &entry, const Options &o) {
     res.replay = fmt::format("ipcverify run --channel {} --spec isolation{}", entry.name,
                              entry.faulty ? " --include-faulty" : "");
   } else if (v.kind == harness::IsolationVerdict::skipped) {
-    res.kind = SpecResult::skipped;
+    res.kind = SpecResult::skip;
     res.cases = 0;
     res.observed = v.explanation;
   } else {
@@ -104,152 +107,226 @@ SpecResult isolation_result(const ChannelEntry &entry, const Options &o) {
   return res;
 }
 
-std::vector<SpecResult> run_campaign(const ChannelEntry &entry, const Options &o) {
-  const std::vector<std::string> specs = o.specs.empty() ? harness::judgeable_specs() : o.specs;
-  std::map<std::string, Tally> tally;
-  std::vector<std::string> targets;
-  for (const auto &s : specs)
-    if (s != harness::kIsolation && (harness::always_claimed(s) || entry.claims.promises(s)))
-      targets.push_back(s);
+namespace {
 
-  gen::WorkloadSpace space;
-  space.claims = entry.claims;
-  space.mode = o.mode;
-  space.crashes = o.crashes;
-  harness::RunOptions run_opts;
-  run_opts.mode = o.mode;
-  run_opts.budget = o.case_budget;
-  run_opts.bound = o.bound;
+/// A Campaign is the state of one run_campaign: what it targets, what it found so far.
+class Campaign {
+public:
+  Campaign(const ChannelEntry &entry, const Options &o)
+      : entry_(entry), o_(o), specs_(o.specs.empty() ? harness::judgeable_specs() : o.specs),
+        start_(Clock::now()) {
+    for (const auto &s : specs_)
+      if (s != harness::kIsolation && claimed(s))
+        targets_.push_back(s);
+    // Unclaimed specs are measured over every case; with none, the campaign ends once every
+    // targeted claim is broken.
+    measuring_ = std::any_of(specs_.begin(), specs_.end(), [&](const std::string &s) {
+      return s != harness::kIsolation && !claimed(s);
+    });
+    space_.claims = entry.claims;
+    space_.mode = o.mode;
+    space_.crashes = o.crashes;
+    run_opts_.mode = o.mode;
+    run_opts_.budget = o.case_budget;
+    run_opts_.bound = o.bound;
+  }
 
-  load_rapidcheck_quietly();
-  const auto start = Clock::now();
-  int cases = 0;
-  int broken = 0;
-  std::uint64_t seed = o.seed;
-  // Unclaimed specs are measured over every case; with none, the campaign ends once every
-  // targeted claim is broken.
-  const bool measuring = std::any_of(specs.begin(), specs.end(), [&](const std::string &s) {
-    return s != harness::kIsolation && !harness::always_claimed(s) && !entry.claims.promises(s);
-  });
-  while (cases < o.cases && budget_left(start, o.budget_s) && (measuring || !targets.empty())) {
-    bool shrinking = false;
-    std::optional<std::pair<harness::Workload, std::vector<SpecOutcome>>> last_failure;
-    // Shrinking often proposes a workload it already tried (a change to a value the workload
-    // does not use, such as the seed of an unused plan); a hang costs a whole bound per run,
-    // so each distinct workload runs once while shrinking and its verdict is reused.
-    struct Seen {
-      std::vector<std::string> failing; ///< targeted specs it broke (none: it passed)
-      std::vector<SpecOutcome> outcomes;
-    };
-    std::map<std::string, Seen> shrink_seen; // by workload text
-    auto property = [&] {
-      const harness::Workload w = *gen::workload(space);
-      if (!budget_left(start, o.budget_s) && !shrinking)
-        return; // out of time: stop quietly
-      if (!shrinking && cases >= o.cases)
-        return;
-      const std::string text = harness::to_string(w);
-      if (auto seen = shrink_seen.find(text); shrinking && seen != shrink_seen.end()) {
-        if (seen->second.failing.empty())
-          return;
-        last_failure.emplace(w, seen->second.outcomes);
-        RC_FAIL(fmt::format("broken: {}", fmt::join(seen->second.failing, ", ")));
-      }
-      const harness::RunResult r = harness::run_case(entry, w, run_opts);
-      const auto outcomes = harness::judge(entry, w, r, specs);
-      std::vector<std::string> failing;
-      for (const auto &out : outcomes) {
-        const bool targeted = std::find(targets.begin(), targets.end(), out.spec) != targets.end();
-        if (out.kind == SpecOutcome::fail && targeted)
-          failing.push_back(out.spec);
-        if (shrinking)
-          continue;
-        Tally &t = tally[out.spec];
-        if (out.kind == SpecOutcome::skipped) {
-          if (t.skip_reason.empty())
-            t.skip_reason = out.explanation;
-          continue;
-        }
-        ++t.judged;
-        if (out.kind == SpecOutcome::fail && !out.claimed) {
-          if (t.failed++ == 0)
-            t.first_fail = out.explanation;
-        }
-      }
-      if (!shrinking) {
-        ++cases;
-        if (o.progress)
-          o.progress(cases, broken);
-      }
-      if (shrinking || !failing.empty())
-        shrink_seen[text] = Seen{failing, outcomes};
-      if (!failing.empty()) {
-        shrinking = true;
-        last_failure.emplace(w, outcomes);
-        RC_FAIL(fmt::format("broken: {}", fmt::join(failing, ", ")));
-      }
-    };
-    rc::detail::TestParams params;
-    params.seed = seed;
-    params.maxSuccess = std::max(1, o.cases - cases);
-    params.maxSize = 100;
-    rc::detail::TestMetadata meta;
-    meta.id = entry.name;
-    meta.description = entry.name;
-    SilentListener listener;
-    const auto result =
-        rc::detail::checkProperty(rc::detail::toProperty(property), meta, params, listener);
-    if (!result.template is<rc::detail::FailureResult>() || !last_failure)
-      break;
-    // The last failing run is the shrunk counterexample: rapidcheck adopts every failing
-    // candidate at once, so the final adoption is the one it reports.
-    const auto &[w, outcomes] = *last_failure;
+  /// Rounds of generation and shrinking, each with a new seed, while budget and claims last.
+  void run() {
+    load_rapidcheck_quietly();
+    for (std::uint64_t seed = o_.seed; more_cases() && (measuring_ || !targets_.empty()); ++seed)
+      if (!round(seed))
+        break;
+  }
+
+  /// One cell per judged spec.
+  std::vector<SpecResult> results() const {
+    std::vector<SpecResult> out;
+    for (const auto &s : specs_)
+      out.push_back(s == harness::kIsolation ? isolation_cell() : cell(s));
+    return out;
+  }
+
+private:
+  bool claimed(const std::string &s) const {
+    return harness::always_claimed(s) || entry_.claims.promises(s);
+  }
+  bool more_cases() const {
+    return cases_ < o_.cases && budget_left(start_, o_.budget_s) && harness::interrupted() == 0;
+  }
+  bool targeted(const std::string &s) const {
+    return std::find(targets_.begin(), targets_.end(), s) != targets_.end();
+  }
+
+  /// Counts one generated case's outcomes into the tally of each spec.
+  void tally_case(const std::vector<SpecOutcome> &outcomes) {
     for (const auto &out : outcomes) {
-      auto it = std::find(targets.begin(), targets.end(), out.spec);
-      if (out.kind != SpecOutcome::fail || it == targets.end())
+      Tally &t = tally_[out.spec];
+      if (out.kind == SpecOutcome::skipped) {
+        if (t.skip_reason.empty())
+          t.skip_reason = out.explanation;
         continue;
-      tally[out.spec].cx = Counterexample{w, out.explanation, out.timeline};
-      targets.erase(it);
-      ++broken;
+      }
+      ++t.judged;
+      if (out.kind == SpecOutcome::fail && !out.claimed && t.failed++ == 0)
+        t.first_fail = out.explanation;
     }
-    ++seed;
+    ++cases_;
+    if (o_.progress)
+      o_.progress(cases_, broken_);
   }
 
-  std::vector<SpecResult> results;
-  for (const auto &s : specs) {
-    if (s == harness::kIsolation) {
-      results.push_back(isolation_result(entry, o));
-      continue;
+  /// One rapidcheck run: generated cases until a targeted claim breaks, then shrinking. Returns
+  /// false when no claim broke (or the run was cut short): the campaign is over.
+  bool round(std::uint64_t seed);
+
+  /// After a shrunk failure: its broken claims get the counterexample and leave the targets.
+  void adopt(const harness::Workload &w, const std::vector<SpecOutcome> &outcomes,
+             bool shrink_cut) {
+    for (const auto &out : outcomes) {
+      auto it = std::find(targets_.begin(), targets_.end(), out.spec);
+      if (out.kind != SpecOutcome::fail || it == targets_.end())
+        continue;
+      tally_[out.spec].cx = Counterexample{w, out.explanation, out.timeline, shrink_cut};
+      targets_.erase(it);
+      ++broken_;
     }
-    const Tally &t = tally[s];
-    SpecResult res;
-    res.channel = entry.name;
-    res.spec = s;
-    res.cases = t.judged;
-    res.seed = o.seed;
-    const bool claimed = harness::always_claimed(s) || entry.claims.promises(s);
-    if (t.cx) {
-      res.kind = SpecResult::fail;
-      res.counterexample = t.cx;
-      res.replay = replay_command(entry, s, o.mode, t.cx->workload);
-    } else if (!claimed && t.judged == 0) {
-      res.kind = SpecResult::skipped;
-      res.observed = t.skip_reason.empty() ? "not judged" : t.skip_reason;
-    } else if (!claimed) {
-      res.kind = SpecResult::not_claimed;
-      res.observed = t.judged == 0   ? (t.skip_reason.empty() ? "not judged" : t.skip_reason)
-                     : t.failed == 0 ? fmt::format("held in all {} cases", t.judged)
-                                     : fmt::format("did not hold in {} of {} cases; first: {}",
-                                                   t.failed, t.judged, t.first_fail);
-    } else if (t.judged == 0) {
-      res.kind = SpecResult::skipped;
-      res.observed = t.skip_reason.empty() ? "no case was run" : t.skip_reason;
-    } else {
-      res.kind = SpecResult::pass;
-    }
-    results.push_back(std::move(res));
   }
-  return results;
+
+  SpecResult cell(const std::string &s) const;
+  SpecResult isolation_cell() const;
+
+  const ChannelEntry &entry_;
+  const Options &o_;
+  std::vector<std::string> specs_, targets_;
+  bool measuring_ = false;
+  gen::WorkloadSpace space_;
+  harness::RunOptions run_opts_;
+  Clock::time_point start_;
+  std::map<std::string, Tally> tally_;
+  int cases_ = 0, broken_ = 0;
+};
+
+bool Campaign::round(std::uint64_t seed) {
+  bool shrinking = false;
+  // Out of cases, time or interrupted: rapidcheck has no way to stop early, so the property
+  // fails once ("stopped") and then passes every shrink candidate of that non-failure, which
+  // ends the round at once instead of generating the rest of maxSuccess cases for nothing.
+  bool stopped = false;
+  bool shrink_cut = false; // the budget ran out while shrinking a real failure
+  std::optional<std::pair<harness::Workload, std::vector<SpecOutcome>>> last_failure;
+  // Shrinking often proposes a workload it already tried (a change to a value the workload
+  // does not use, such as the seed of an unused plan); a hang costs a whole bound per run,
+  // so each distinct workload runs once while shrinking and its verdict is reused.
+  struct Seen {
+    std::vector<std::string> failing; ///< targeted specs it broke (none: it passed)
+    std::vector<SpecOutcome> outcomes;
+  };
+  std::map<std::string, Seen> shrink_seen; // by workload text
+  auto property = [&] {
+    const harness::Workload w = *gen::workload(space_);
+    if (stopped)
+      return;
+    if (shrinking && (!budget_left(start_, o_.budget_s) || harness::interrupted() != 0)) {
+      shrink_cut = true; // keep the smallest failure so far: every later candidate passes
+      return;
+    }
+    if (!shrinking && !more_cases()) {
+      stopped = true;
+      RC_FAIL("stopped");
+    }
+    const std::string text = harness::to_string(w);
+    if (auto seen = shrink_seen.find(text); shrinking && seen != shrink_seen.end()) {
+      if (seen->second.failing.empty())
+        return;
+      last_failure.emplace(w, seen->second.outcomes);
+      RC_FAIL(fmt::format("broken: {}", fmt::join(seen->second.failing, ", ")));
+    }
+    const harness::RunResult r = harness::run_case(entry_, w, run_opts_);
+    if (r.interrupted)
+      return;
+    const auto outcomes = harness::judge(entry_, w, r, specs_);
+    std::vector<std::string> failing;
+    for (const auto &out : outcomes)
+      if (out.kind == SpecOutcome::fail && targeted(out.spec))
+        failing.push_back(out.spec);
+    if (!shrinking)
+      tally_case(outcomes);
+    if (shrinking || !failing.empty())
+      shrink_seen[text] = Seen{failing, outcomes};
+    if (!failing.empty()) {
+      shrinking = true;
+      last_failure.emplace(w, outcomes);
+      RC_FAIL(fmt::format("broken: {}", fmt::join(failing, ", ")));
+    }
+  };
+  rc::detail::TestParams params;
+  params.seed = seed;
+  params.maxSuccess = std::max(1, o_.cases - cases_);
+  params.maxSize = 100;
+  rc::detail::TestMetadata meta;
+  meta.id = entry_.name;
+  meta.description = entry_.name;
+  SilentListener listener;
+  const auto result =
+      rc::detail::checkProperty(rc::detail::toProperty(property), meta, params, listener);
+  if (!result.template is<rc::detail::FailureResult>() || !last_failure || stopped)
+    return false;
+  // The last failing run is the shrunk counterexample: rapidcheck adopts every failing
+  // candidate at once, so the final adoption is the one it reports.
+  adopt(last_failure->first, last_failure->second, shrink_cut);
+  return !shrink_cut;
+}
+
+SpecResult Campaign::cell(const std::string &s) const {
+  const auto it = tally_.find(s);
+  const Tally t = it == tally_.end() ? Tally{} : it->second;
+  SpecResult res;
+  res.channel = entry_.name;
+  res.spec = s;
+  res.cases = t.judged;
+  res.seed = o_.seed;
+  if (t.cx) {
+    res.kind = SpecResult::fail;
+    res.counterexample = t.cx;
+    res.replay = replay_command(entry_, s, o_.mode, t.cx->workload);
+  } else if (harness::interrupted() != 0) {
+    res.kind = SpecResult::interrupted;
+    res.observed = fmt::format("interrupted after {} cases", cases_);
+  } else if (t.judged == 0) {
+    res.kind = SpecResult::skip;
+    res.observed = !t.skip_reason.empty() ? t.skip_reason
+                   : claimed(s)           ? "no case was run"
+                                          : "not judged";
+  } else if (!claimed(s)) {
+    res.kind = SpecResult::not_claimed;
+    res.observed = t.failed == 0 ? fmt::format("held in all {} cases", t.judged)
+                                 : fmt::format("did not hold in {} of {} cases; first: {}",
+                                               t.failed, t.judged, t.first_fail);
+  } else {
+    res.kind = SpecResult::pass;
+  }
+  return res;
+}
+
+SpecResult Campaign::isolation_cell() const {
+  if (harness::interrupted() == 0)
+    return isolation_result(entry_, o_);
+  SpecResult res;
+  res.channel = entry_.name;
+  res.spec = harness::kIsolation;
+  res.seed = o_.seed;
+  res.kind = SpecResult::interrupted;
+  res.observed = "interrupted before the probes ran";
+  return res;
+}
+
+} // namespace
+
+std::vector<SpecResult> run_campaign(const ChannelEntry &entry, const Options &o) {
+  Campaign c(entry, o);
+  c.run();
+  return c.results();
 }
 
 SpecResult replay(const ChannelEntry &entry, const harness::Workload &w, const std::string &spec,
@@ -282,7 +359,7 @@ SpecResult replay(const ChannelEntry &entry, const harness::Workload &w, const s
       return res;
     }
   }
-  res.kind = res.cases == 0 ? SpecResult::skipped
+  res.kind = res.cases == 0 ? SpecResult::skip
              : claimed      ? SpecResult::pass
                             : SpecResult::not_claimed;
   res.observed = res.cases == 0 ? skip : fmt::format("held in all {} attempts", res.cases);

@@ -33,11 +33,16 @@ struct Counterexample {
   harness::Workload workload;
   std::string explanation;
   std::string timeline;
+  /// Shrinking stopped at the time budget (or an interrupt): the smallest failing workload
+  /// found so far, not necessarily a minimal one.
+  bool shrink_cut = false;
 };
 
 /// The result of one spec on one channel: one cell of the verdict matrix.
 struct SpecResult {
-  enum Kind : std::uint8_t { pass, fail, not_claimed, skipped };
+  /// The matrix's vocabulary: claimed and held, claimed and broken, not claimed (measured),
+  /// not applicable, or not finished because the run was interrupted.
+  enum Kind : std::uint8_t { pass, fail, not_claimed, skip, interrupted };
   std::string channel;
   std::string spec;
   Kind kind = pass;

@@ -2,8 +2,8 @@
 // it could have completed (no lost wake-ups, no deadlock). The history decides "could have
 // completed" only from what is certain, so a failure is always real:
 //  - a call still pending more than B before the end of the history (meta "end_ns", else the
-//    latest time recorded) failed: it hung, or its process was killed, which such histories
-//    must record by not claiming bounded-wait;
+//    latest time recorded) failed: it hung; the last call of a process killed on purpose (meta
+//    "crashed") is pending by design and is not judged;
 //  - a close, write or read that took longer than B failed: they never need to wait;
 //  - a receive failed when, for longer than B inside its call, a message was certainly in the
 //    channel: its own message, from the return of its send on, or another receiver's message
@@ -212,6 +212,9 @@ Verdict check_bounded_wait(const History &h, const Params &p) {
   if (bound <= 0)
     return Verdict::undecided("no bound: give --bound-ns or the meta key \"bound_ns\"");
   const std::int64_t end = end_of(h);
+  const auto killed = [&](std::uint32_t pid) {
+    return std::find(h.crashed.begin(), h.crashed.end(), pid) != h.crashed.end();
+  };
   const MsgIndex index(h);
   const LongStretches recv_can(receivable(h, index), bound);
   std::optional<LongStretches> send_can; // only with a known capacity
@@ -222,7 +225,7 @@ Verdict check_bounded_wait(const History &h, const Params &p) {
   for (std::size_t i = 0; i < h.events.size(); ++i) {
     const Event &e = h.events[i];
     if (e.pending()) {
-      if (end - e.call > bound)
+      if (end - e.call > bound && !killed(e.pid))
         bad.add(
             fmt::format("{} was still pending {} after its call", describe(e), span(end - e.call)),
             {i});

@@ -3,12 +3,14 @@
 // claim, the shrunk workload, its witness timeline and a one-line replay command.
 #include "channel_args.hpp"
 #include "command.hpp"
+#include "harness/interrupt.hpp"
 #include "property_tests/engine.hpp"
 #include "specs/catalog.hpp"
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fmt/format.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -41,8 +43,10 @@ std::string cell(const engine::SpecResult &r) {
     return "FAIL";
   case engine::SpecResult::not_claimed:
     return "n/c";
-  case engine::SpecResult::skipped:
+  case engine::SpecResult::skip:
     return "skip";
+  case engine::SpecResult::interrupted:
+    return "interrupted";
   }
   return "?";
 }
@@ -53,8 +57,11 @@ std::string counterexample_text(const engine::SpecResult &r) {
   const auto &c = *r.counterexample;
   if (r.spec == harness::kIsolation) // probes, not a workload
     return fmt::format("{}\nprobes:\n{}", c.explanation, c.timeline);
-  return fmt::format("workload: {}\n{}\n{}", harness::to_string(c.workload), c.explanation,
-                     c.timeline);
+  return fmt::format("workload: {}{}\n{}\n{}", harness::to_string(c.workload),
+                     c.shrink_cut ? "  (shrinking stopped at the time budget: the smallest "
+                                    "failing workload found so far)"
+                                  : "",
+                     c.explanation, c.timeline);
 }
 
 void print_matrix(std::FILE *out, const std::vector<std::string> &specs,
@@ -88,8 +95,10 @@ void print_matrix(std::FILE *out, const std::vector<std::string> &specs,
       fmt::print(out, " {:<{}}", cell(row[i]), std::max<std::size_t>(specs[i].size(), 4));
     fmt::print(out, "\n");
   }
-  fmt::print(out, "(pass: claimed and held; FAIL: claimed and broken; n/c: not claimed, measured; "
-                  "skip: not applicable)\n");
+  fmt::print(out,
+             "(pass: claimed and held; FAIL: claimed and broken; n/c: not claimed, measured; "
+             "skip: not applicable{})\n",
+             harness::interrupted() ? "; interrupted: the run stopped before this was judged" : "");
 }
 
 void print_details(std::FILE *out, const std::vector<std::vector<engine::SpecResult>> &rows,
@@ -145,41 +154,39 @@ bool write_file(const std::string &path, const std::string &text) {
   return static_cast<bool>(f);
 }
 
-int run(const RunOptions &o) {
-  std::vector<const ChannelEntry *> picked;
-  std::string error;
-  if (!resolve_channels(o.channels, o.include_faulty, picked, error)) {
-    std::fprintf(stderr, "ipcverify run: %s\n", error.c_str());
-    return kExitUsage;
+/// The channels this shard of a campaign runs: GoogleTest's sharding protocol, every
+/// GTEST_TOTAL_SHARDS-th channel starting at GTEST_SHARD_INDEX. False with `error` when the
+/// variables are malformed.
+bool take_shard(std::vector<const ChannelEntry *> &picked, std::string &error) {
+  const char *total = std::getenv("GTEST_TOTAL_SHARDS");
+  if (total == nullptr)
+    return true;
+  const char *index = std::getenv("GTEST_SHARD_INDEX");
+  const long n = std::strtol(total, nullptr, 10), k = index ? std::strtol(index, nullptr, 10) : -1;
+  if (n < 1 || k < 0 || k >= n) {
+    error = "bad GTEST_TOTAL_SHARDS/GTEST_SHARD_INDEX";
+    return false;
   }
-  // GoogleTest's sharding protocol: a campaign spread over machines runs every
-  // GTEST_TOTAL_SHARDS-th channel, starting at GTEST_SHARD_INDEX.
-  if (const char *total = std::getenv("GTEST_TOTAL_SHARDS")) {
-    const char *index = std::getenv("GTEST_SHARD_INDEX");
-    const long n = std::strtol(total, nullptr, 10),
-               k = index ? std::strtol(index, nullptr, 10) : -1;
-    if (n < 1 || k < 0 || k >= n) {
-      std::fprintf(stderr, "ipcverify run: bad GTEST_TOTAL_SHARDS/GTEST_SHARD_INDEX\n");
-      return kExitUsage;
-    }
-    std::vector<const ChannelEntry *> mine;
-    for (std::size_t i = 0; i < picked.size(); ++i)
-      if (static_cast<long>(i % static_cast<std::size_t>(n)) == k)
-        mine.push_back(picked[i]);
-    picked = mine;
-    if (picked.empty()) {
-      std::fprintf(stderr, "ipcverify run: shard %ld of %ld has no channel\n", k, n);
-      return kExitOk;
-    }
-  }
-  const std::vector<std::string> known = harness::judgeable_specs();
+  std::vector<const ChannelEntry *> mine;
+  for (std::size_t i = 0; i < picked.size(); ++i)
+    if (static_cast<long>(i % static_cast<std::size_t>(n)) == k)
+      mine.push_back(picked[i]);
+  picked = mine;
+  return true;
+}
+
+/// The engine's options from the command line's; false with `error` on a bad combination.
+bool engine_options(const RunOptions &o, engine::Options &eo, std::string &error) {
   for (const auto &s : o.specs)
-    if (std::find(known.begin(), known.end(), s) == known.end()) {
-      std::fprintf(stderr, "ipcverify run: unknown spec '%s' (known: %s)\n", s.c_str(),
-                   fmt::format("{}", fmt::join(known, ", ")).c_str());
-      return kExitUsage;
+    if (!harness::judgeable(s)) {
+      error = fmt::format("unknown spec '{}' (known: {})", s,
+                          fmt::join(harness::judgeable_specs(), ", "));
+      return false;
     }
-  engine::Options eo;
+  if (o.bound_ms >= o.case_budget_ms) {
+    error = "--bound-ms must be below --case-budget-ms";
+    return false;
+  }
   eo.mode = o.mode == "thread" ? harness::Mode::thread : harness::Mode::process;
   eo.cases = o.cases;
   eo.seed = o.seed ? *o.seed : std::random_device{}();
@@ -187,14 +194,110 @@ int run(const RunOptions &o) {
   eo.crashes = !o.no_crash;
   eo.case_budget = std::chrono::milliseconds(o.case_budget_ms);
   eo.bound = std::chrono::milliseconds(o.bound_ms);
-  if (o.bound_ms >= o.case_budget_ms) {
-    std::fprintf(stderr, "ipcverify run: --bound-ms must be below --case-budget-ms\n");
-    return kExitUsage;
+  return true;
+}
+
+/// A row of `interrupted` cells for a channel the run never reached.
+std::vector<engine::SpecResult>
+interrupted_row(const ChannelEntry &e, const std::vector<std::string> &specs, std::uint64_t seed) {
+  std::vector<engine::SpecResult> row;
+  for (const auto &s : specs) {
+    engine::SpecResult r;
+    r.channel = e.name;
+    r.spec = s;
+    r.seed = seed;
+    r.kind = engine::SpecResult::interrupted;
+    r.observed = "interrupted before this channel ran";
+    row.push_back(std::move(r));
   }
-  const std::vector<std::string> specs = o.specs.empty() ? known : o.specs;
+  return row;
+}
+
+/// Runs the campaign of every picked channel in turn, with a progress line on stderr; channels
+/// after an interrupt get rows of `interrupted` cells.
+std::vector<std::vector<engine::SpecResult>>
+run_campaigns(const std::vector<const ChannelEntry *> &picked, engine::Options eo, double budget,
+              const std::vector<std::string> &specs) {
   std::vector<std::vector<engine::SpecResult>> rows;
   const bool tty = ::isatty(2) != 0;
+  const double per_channel = budget / static_cast<double>(picked.size());
+  for (const ChannelEntry *e : picked) {
+    if (harness::interrupted() != 0) {
+      rows.push_back(interrupted_row(*e, specs, eo.seed));
+      continue;
+    }
+    eo.budget_s = per_channel;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto last = t0;
+    eo.progress = [&](int done, int broken) {
+      const auto now = std::chrono::steady_clock::now();
+      if (!tty && now - last < std::chrono::seconds(5))
+        return;
+      last = now;
+      std::fprintf(stderr, "%s[%s] %d cases, %d claims broken, %.0f s%s", tty ? "\r" : "",
+                   e->name.c_str(), done, broken, std::chrono::duration<double>(now - t0).count(),
+                   tty ? "   " : "\n");
+    };
+    rows.push_back(engine::run_campaign(*e, eo));
+    int fails = 0, cases = 0;
+    for (const auto &r : rows.back()) {
+      fails += r.kind == engine::SpecResult::fail;
+      cases = std::max(cases, r.cases);
+    }
+    std::fprintf(stderr, "%s[%s] %s: %d cases, %d claims broken, %.1f s\n", tty ? "\r" : "",
+                 e->name.c_str(), harness::interrupted() ? "interrupted" : "done", cases, fails,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return rows;
+}
 
+/// Writes the JSON and Markdown reports the options ask for; false after a one-line message.
+bool write_reports(const RunOptions &o, const std::vector<std::string> &cols,
+                   const std::vector<std::vector<engine::SpecResult>> &rows, std::uint64_t seed) {
+  const bool stopped = harness::interrupted() != 0;
+  if (!o.json.empty()) {
+    nlohmann::json j = to_json(rows);
+    j["interrupted"] = stopped;
+    if (!write_file(o.json, j.dump(2) + "\n")) {
+      std::fprintf(stderr, "ipcverify run: cannot write %s\n", o.json.c_str());
+      return false;
+    }
+  }
+  if (!o.markdown.empty()) {
+    char *buf = nullptr;
+    std::size_t len = 0;
+    std::FILE *mem = ::open_memstream(&buf, &len);
+    fmt::print(mem, "# ipcverify report\n\nmode {}, seed {}{}\n\n", o.mode, seed,
+               stopped ? " — interrupted: unfinished cells say so" : "");
+    print_matrix(mem, cols, rows, true);
+    print_details(mem, rows, true);
+    std::fclose(mem);
+    const std::string md(buf, len);
+    std::free(buf);
+    if (!write_file(o.markdown, md)) {
+      std::fprintf(stderr, "ipcverify run: cannot write %s\n", o.markdown.c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+int run(const RunOptions &o) {
+  harness::install_interrupt_handlers();
+  std::vector<const ChannelEntry *> picked;
+  std::string error;
+  engine::Options eo;
+  if (!resolve_channels(o.channels, o.include_faulty, picked, error) ||
+      !take_shard(picked, error) || !engine_options(o, eo, error)) {
+    std::fprintf(stderr, "ipcverify run: %s\n", error.c_str());
+    return kExitUsage;
+  }
+  if (picked.empty()) {
+    std::fprintf(stderr, "ipcverify run: this shard has no channel\n");
+    return kExitOk;
+  }
+  const std::vector<std::string> specs = o.specs.empty() ? harness::judgeable_specs() : o.specs;
+  std::vector<std::vector<engine::SpecResult>> rows;
   if (!o.workload.empty()) {
     if (picked.size() != 1 || o.specs.size() != 1) {
       std::fprintf(stderr, "ipcverify run: --workload replays one case: give exactly one "
@@ -212,30 +315,7 @@ int run(const RunOptions &o) {
   } else {
     std::fprintf(stderr, "ipcverify run: %zu channel(s), mode %s, seed %llu, budget %.0f s\n",
                  picked.size(), o.mode.c_str(), static_cast<unsigned long long>(eo.seed), o.budget);
-    const double per_channel = o.budget / static_cast<double>(picked.size());
-    for (const ChannelEntry *e : picked) {
-      eo.budget_s = per_channel;
-      const auto t0 = std::chrono::steady_clock::now();
-      auto last = t0;
-      eo.progress = [&](int done, int broken) {
-        const auto now = std::chrono::steady_clock::now();
-        if (!tty && now - last < std::chrono::seconds(5))
-          return;
-        last = now;
-        std::fprintf(stderr, "%s[%s] %d cases, %d claims broken, %.0f s%s", tty ? "\r" : "",
-                     e->name.c_str(), done, broken, std::chrono::duration<double>(now - t0).count(),
-                     tty ? "   " : "\n");
-      };
-      rows.push_back(engine::run_campaign(*e, eo));
-      int fails = 0, cases = 0;
-      for (const auto &r : rows.back()) {
-        fails += r.kind == engine::SpecResult::fail;
-        cases = std::max(cases, r.cases);
-      }
-      std::fprintf(stderr, "%s[%s] done: %d cases, %d claims broken, %.1f s\n", tty ? "\r" : "",
-                   e->name.c_str(), cases, fails,
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
+    rows = run_campaigns(picked, eo, o.budget, specs);
   }
   const std::vector<std::string> &cols = o.workload.empty() ? specs : o.specs;
   print_matrix(stdout, cols, rows, false);
@@ -244,27 +324,14 @@ int run(const RunOptions &o) {
     for (const auto &r : row)
       if (!o.workload.empty() && !r.observed.empty())
         fmt::print("{}\n", r.observed);
-  if (!o.json.empty() && !write_file(o.json, to_json(rows).dump(2) + "\n")) {
-    std::fprintf(stderr, "ipcverify run: cannot write %s\n", o.json.c_str());
+  if (!write_reports(o, cols, rows, eo.seed))
     return kExitUsage;
-  }
-  if (!o.markdown.empty()) {
-    std::string md;
-    {
-      char *buf = nullptr;
-      std::size_t len = 0;
-      std::FILE *mem = ::open_memstream(&buf, &len);
-      fmt::print(mem, "# ipcverify report\n\nmode {}, seed {}\n\n", o.mode, eo.seed);
-      print_matrix(mem, cols, rows, true);
-      print_details(mem, rows, true);
-      std::fclose(mem);
-      md.assign(buf, len);
-      std::free(buf);
-    }
-    if (!write_file(o.markdown, md)) {
-      std::fprintf(stderr, "ipcverify run: cannot write %s\n", o.markdown.c_str());
-      return kExitUsage;
-    }
+  if (const int sig = harness::interrupted()) {
+    std::fprintf(stderr,
+                 "ipcverify run: interrupted by %s; every actor was reaped and every "
+                 "instance destroyed\n",
+                 sigabbrev_np(sig) ? (std::string("SIG") + sigabbrev_np(sig)).c_str() : "a signal");
+    return harness::interrupted_status(sig);
   }
   for (const auto &row : rows)
     for (const auto &r : row)

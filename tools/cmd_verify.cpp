@@ -3,7 +3,9 @@
 #include "channel_args.hpp"
 #include "command.hpp"
 #include "harness/conformance.hpp"
+#include "harness/interrupt.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -17,6 +19,7 @@ struct VerifyOptions {
 };
 
 int run(const VerifyOptions &o) {
+  harness::install_interrupt_handlers();
   std::vector<const ChannelEntry *> picked;
   std::string error;
   if (!resolve_channels(o.channels, o.include_faulty, picked, error)) {
@@ -32,6 +35,8 @@ int run(const VerifyOptions &o) {
   bool any_failed = false;
   const bool tty = ::isatty(2) != 0;
   for (const ChannelEntry *e : picked) {
+    if (harness::interrupted())
+      break;
     Row row{e->name,
             fmt::format("{} specs, max {} B, {}x{}", e->claims.specs.size(), e->claims.max_message,
                         count_text(e->claims.max_senders), count_text(e->claims.max_receivers)),
@@ -45,7 +50,11 @@ int run(const VerifyOptions &o) {
                      std::string(c.name).c_str());
         std::fflush(stderr);
       }
+      if (harness::interrupted())
+        break;
       auto out = c.run(*e);
+      if (harness::interrupted())
+        break; // a check cut short proves nothing
       if (out.kind == harness::CheckOutcome::pass)
         ++passed;
       else if (out.kind == harness::CheckOutcome::skip)
@@ -57,7 +66,8 @@ int run(const VerifyOptions &o) {
       std::fprintf(stderr, "\r%-70s\r", "");
     else
       std::fprintf(stderr, "verify: %s: %d checks done\n", e->name.c_str(), idx);
-    row.result = row.failures.empty()
+    row.result = harness::interrupted() ? std::string("interrupted")
+                 : row.failures.empty()
                      ? fmt::format("pass ({} checks, {} not applicable)", passed, skipped)
                      : fmt::format("FAIL ({} of {} checks)", row.failures.size(), checks.size());
     any_failed |= !row.failures.empty();
@@ -68,6 +78,12 @@ int run(const VerifyOptions &o) {
     fmt::print("{:<14} {:<34} {}\n", r.channel, r.claims, r.result);
     for (const auto &f : r.failures)
       fmt::print("{:<14}   - {}\n", "", f);
+  }
+  if (const int sig = harness::interrupted()) {
+    const auto done = std::count_if(rows.begin(), rows.end(),
+                                    [](const Row &r) { return r.result != "interrupted"; });
+    fmt::print("interrupted: {} of {} channels verified\n", done, picked.size());
+    return harness::interrupted_status(sig);
   }
   return any_failed ? kExitFailed : kExitOk;
 }
