@@ -135,9 +135,11 @@ struct Claims {
 };
 
 /// kQueueSpecs are the specs a channel that behaves as one FIFO queue promises: every message
-/// sent arrives once, intact and in order, and no call waits while it could complete.
-inline constexpr std::array<std::string_view, 7> kQueueSpecs = {
-    "integrity", "no-phantom", "no-duplication", "no-loss", "fifo", "linearizable", "bounded-wait"};
+/// sent arrives once, intact and in order, no call waits while it could complete, and the end
+/// of the stream is told truthfully.
+inline constexpr std::array<std::string_view, 8> kQueueSpecs = {
+    "integrity", "no-phantom",   "no-duplication", "no-loss",
+    "fifo",      "linearizable", "bounded-wait",   "end-of-stream"};
 
 /// The spec names of `base` followed by those of `more`, as Claims::specs holds them, e.g.
 /// `spec_names(kQueueSpecs, {"crash-safety"})`.
