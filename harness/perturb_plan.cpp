@@ -43,7 +43,12 @@ void at_point(const char *) {
     for (std::uint64_t i = 0; i < spins; ++i)
       asm volatile("" ::: "memory");
   } else {
-    timespec ts{0, static_cast<long>(1000 + (r >> 8) % 50'000)};
+    // Mostly a few µs; one sleep in eight lasts 0.2-2 ms, long enough for a peer to finish a
+    // whole step meanwhile (close and exit, or publish and notify), which a window of a few
+    // instructions otherwise almost never holds.
+    const long ns = (r >> 8) % 8 == 0 ? 200'000 + static_cast<long>((r >> 11) % 1'800'000)
+                                      : 1000 + static_cast<long>((r >> 11) % 50'000);
+    timespec ts{0, ns};
     ::nanosleep(&ts, nullptr);
   }
 }
