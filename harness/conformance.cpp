@@ -45,12 +45,12 @@ CheckOutcome with_instance(const ChannelEntry &e, const Config &cfg, Body &&body
   CheckOutcome out = body(**inst);
   (*inst)->destroy();
   for (const auto &o : named)
-    if (object_exists(o) && out.kind != CheckOutcome::fail)
+    if (object_exists(o) && out.kind != Outcome::fail)
       out = CheckOutcome::failed(fmt::format("{} {} still exists after destroy", o.kind, o.path));
   std::string left = before.leftovers(Snapshot::take());
-  if (!left.empty() && out.kind != CheckOutcome::fail)
+  if (!left.empty() && out.kind != Outcome::fail)
     out = CheckOutcome::failed("left behind after destroy: " + left);
-  if (auto kids = live_children(); !kids.empty() && out.kind != CheckOutcome::fail)
+  if (auto kids = live_children(); !kids.empty() && out.kind != Outcome::fail)
     out = CheckOutcome::failed(fmt::format("{} child process(es) left unreaped", kids.size()));
   return out;
 }

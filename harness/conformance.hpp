@@ -4,6 +4,8 @@
 // process behind. The tests and `ipcverify verify` run the same checks.
 #pragma once
 
+#include "outcome.hpp"
+
 #include "impl/any_channel.hpp"
 
 #include <span>
@@ -14,13 +16,12 @@ namespace ipcv::harness {
 
 /// The outcome of one conformance check on one channel.
 struct CheckOutcome {
-  enum Kind : std::uint8_t { pass, fail, skip };
-  Kind kind = pass;
+  Outcome kind = Outcome::pass;
   std::string detail; ///< why it failed or was skipped; empty on pass
 
   static CheckOutcome ok() { return {}; }
-  static CheckOutcome failed(std::string why) { return {fail, std::move(why)}; }
-  static CheckOutcome skipped(std::string why) { return {skip, std::move(why)}; }
+  static CheckOutcome failed(std::string why) { return {Outcome::fail, std::move(why)}; }
+  static CheckOutcome skipped(std::string why) { return {Outcome::skip, std::move(why)}; }
 };
 
 /// A ConformanceCheck is one named behaviour of the contract and the code that checks it.

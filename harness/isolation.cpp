@@ -32,9 +32,9 @@ ProbeResult run_probe(Probe p, const ChannelEntry &e) {
       return isolation_detail::nothing_else_shared(e);
     }
   } catch (const std::exception &x) {
-    return result(p, ProbeResult::skipped, std::string("the probe could not run: ") + x.what());
+    return result(p, Outcome::skip, std::string("the probe could not run: ") + x.what());
   }
-  return result(p, ProbeResult::skipped, "unknown probe");
+  return result(p, Outcome::skip, "unknown probe");
 }
 
 IsolationReport probe_isolation(const ChannelEntry &e) {
@@ -52,10 +52,10 @@ IsolationVerdict summarize(const IsolationReport &r) {
   for (const auto &p : r.probes) {
     v.probes.push_back(p.line());
     switch (p.kind) {
-    case ProbeResult::fail:
+    case Outcome::fail:
       failed += (failed.empty() ? "" : "; ") + p.line();
       break;
-    case ProbeResult::pass:
+    case Outcome::pass:
       passed += (passed.empty() ? "" : ", ") + std::string(to_string(p.probe));
       break;
     default:
@@ -64,13 +64,13 @@ IsolationVerdict summarize(const IsolationReport &r) {
     }
   }
   if (!failed.empty()) {
-    v.kind = IsolationVerdict::fail;
+    v.kind = Outcome::fail;
     v.explanation = failed;
   } else if (passed.empty()) {
-    v.kind = IsolationVerdict::skipped;
+    v.kind = Outcome::skip;
     v.explanation = others.empty() ? "no probe ran" : others;
   } else {
-    v.kind = IsolationVerdict::pass;
+    v.kind = Outcome::pass;
     v.explanation = "passed: " + passed + (others.empty() ? "" : "; " + others);
   }
   return v;

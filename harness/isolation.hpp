@@ -5,11 +5,13 @@
 // sender's later writes and the receiver's scribbles; and whether a process of the channel
 // shares memory beyond the channel's region(s) and the harness's own mappings.
 //
-// Each probe ends pass, fail, not applicable (nothing of the channel it could try) or skipped
-// (it cannot run here, e.g. not root), always with one line saying what was tried and what was
+// Each probe ends pass, fail or skip: not applicable (nothing of the channel it could try), or
+// it cannot run here (e.g. not root), always with one line saying what was tried and what was
 // observed. Probes prepare their own instances, always destroy them and reap every child; they
 // know nothing of the engine, which calls isolation_verdict() per channel.
 #pragma once
+
+#include "outcome.hpp"
 
 #include "impl/any_channel.hpp"
 
@@ -64,29 +66,22 @@ inline constexpr std::array<EnumName<Probe>, 5> kProbeNames = {{
 /// "copy-semantics", "nothing-else-shared".
 constexpr std::string_view to_string(Probe p) noexcept { return name_in(kProbeNames, p); }
 
-/// A ProbeResult is the outcome of one probe on one channel.
+/// A ProbeResult is the outcome of one probe on one channel: pass, fail, or skip, where a
+/// skip is either "not applicable: ..." (the channel has nothing the probe could try) or says
+/// why the probe could not run here (e.g. not root).
 struct ProbeResult {
-  enum Kind : std::uint8_t { pass, fail, not_applicable, skipped };
   Probe probe = Probe::owner_only;
-  Kind kind = pass;
+  Outcome kind = Outcome::pass;
   std::string observed; ///< one line: what was tried and what was observed
 
   /// "owner-only: pass: uid 65534 could not mq_open /ipcv-mq-...: EACCES ..."
   std::string line() const;
+  /// True for a skip because the channel has nothing this probe could try.
+  bool not_applicable() const noexcept {
+    return kind == Outcome::skip && observed.starts_with(kNotApplicable);
+  }
+  static constexpr std::string_view kNotApplicable = "not applicable: ";
 };
-
-/// The name of each ProbeResult::Kind in reports.
-inline constexpr std::array<EnumName<ProbeResult::Kind>, 4> kProbeResultNames = {{
-    {ProbeResult::pass, "pass"},
-    {ProbeResult::fail, "fail"},
-    {ProbeResult::not_applicable, "not applicable"},
-    {ProbeResult::skipped, "skipped"},
-}};
-
-/// "pass", "fail", "not applicable", "skipped".
-constexpr std::string_view to_string(ProbeResult::Kind k) noexcept {
-  return name_in(kProbeResultNames, k);
-}
 
 /// An IsolationReport is every probe's result on one channel.
 struct IsolationReport {
@@ -101,28 +96,15 @@ ProbeResult run_probe(Probe p, const ChannelEntry &e);
 IsolationReport probe_isolation(const ChannelEntry &e);
 
 /// An IsolationVerdict is the `isolation` spec's verdict on one channel: pass when every probe
-/// that applied passed, fail when one failed, skipped when none applied.
+/// that applied passed, fail when one failed, skip when none applied.
 struct IsolationVerdict {
-  enum Kind : std::uint8_t { pass, fail, skipped };
   std::string channel;
-  Kind kind = pass;
+  Outcome kind = Outcome::pass;
   /// Fail: the failing probes' lines, "; "-separated (so it names the probe that failed).
-  /// Pass or skipped: which probes passed, and why the others did not apply or were skipped.
+  /// Pass or skip: which probes passed, and why the others did not apply or were skipped.
   std::string explanation;
   std::vector<std::string> probes; ///< ProbeResult::line() of every probe, in kProbes order
 };
-
-/// The name of each IsolationVerdict::Kind in reports.
-inline constexpr std::array<EnumName<IsolationVerdict::Kind>, 3> kIsolationVerdictNames = {{
-    {IsolationVerdict::pass, "pass"},
-    {IsolationVerdict::fail, "fail"},
-    {IsolationVerdict::skipped, "skipped"},
-}};
-
-/// "pass", "fail", "skipped".
-constexpr std::string_view to_string(IsolationVerdict::Kind k) noexcept {
-  return name_in(kIsolationVerdictNames, k);
-}
 
 /// The verdict a report amounts to.
 IsolationVerdict summarize(const IsolationReport &r);

@@ -26,8 +26,13 @@
 namespace ipcv::harness::isolation_detail {
 
 /// The result of probe `p`: kind `k`, and what was tried and observed.
-inline ProbeResult result(Probe p, ProbeResult::Kind k, std::string observed) {
+inline ProbeResult result(Probe p, Outcome k, std::string observed) {
   return ProbeResult{p, k, std::move(observed)};
+}
+
+/// The result of probe `p` on a channel that has nothing it could try, and why.
+inline ProbeResult not_applicable(Probe p, std::string why) {
+  return ProbeResult{p, Outcome::skip, std::string(ProbeResult::kNotApplicable) + why};
 }
 
 /// The symbolic name of errno value `e` ("EACCES"), or its number.

@@ -170,9 +170,9 @@ ProbeResult copy_verdict(const CopyNotes &notes, const std::string &exits,
     for (const std::string &more : {notes.sender_side.get(), exits, left})
       if (!more.empty())
         text += (text.empty() ? "" : "; ") + more;
-    return result(kP, ProbeResult::fail, text);
+    return result(kP, Outcome::fail, text);
   }
-  return result(kP, notes.intact.load() == n ? ProbeResult::pass : ProbeResult::fail,
+  return result(kP, notes.intact.load() == n ? Outcome::pass : Outcome::fail,
                 fmt::format("{} of {} messages arrived exactly as sent although the sender "
                             "overwrote (and freed) each buffer once send returned: heap, "
                             "shared memory, 256 KiB heap, shared memory; the receiver's "
@@ -193,7 +193,7 @@ ProbeResult copy_semantics(const ChannelEntry &e) {
   void *pool =
       ::mmap(nullptr, shared_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (pool == MAP_FAILED)
-    return result(kP, ProbeResult::skipped, "mmap of the shared buffer failed");
+    return result(kP, Outcome::skip, "mmap of the shared buffer failed");
   SharedBlock<CopyNotes> notes;
   Barrier sent(2), taken(2);
   const CopyRun run{max, static_cast<std::byte *>(pool), *notes, sent, taken};
@@ -202,7 +202,7 @@ ProbeResult copy_semantics(const ChannelEntry &e) {
     Instance inst(e, probe_config());
     if (!inst) {
       ::munmap(pool, shared_bytes);
-      return result(kP, ProbeResult::fail, "prepare failed: " + inst.status().describe());
+      return result(kP, Outcome::fail, "prepare failed: " + inst.status().describe());
     }
     const pid_t tx = spawn([&] { return send_from_each_source(run, *inst); });
     const pid_t rx = spawn([&] { return receive_each(run, *inst); });
@@ -236,7 +236,7 @@ ProbeResult nothing_else_shared(const ChannelEntry &e) {
   const std::set<std::string> harness = keys_of(shared_maps());
   Instance inst(e, probe_config());
   if (!inst)
-    return result(kP, ProbeResult::fail, "prepare failed: " + inst.status().describe());
+    return result(kP, Outcome::fail, "prepare failed: " + inst.status().describe());
   // The channel's own: what prepare mapped, and any mapping of its named shm objects.
   std::set<std::string> channel;
   for (const auto &m : shared_maps())

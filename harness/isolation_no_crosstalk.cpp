@@ -41,10 +41,10 @@ ProbeResult no_crosstalk(const ChannelEntry &e) {
   const bool reg = is_register(e);
   Instance a(e, probe_config());
   if (!a)
-    return result(kP, ProbeResult::fail, "prepare of instance A failed: " + a.status().describe());
+    return result(kP, Outcome::fail, "prepare of instance A failed: " + a.status().describe());
   Instance b(e, probe_config());
   if (!b)
-    return result(kP, ProbeResult::fail, "prepare of instance B failed: " + b.status().describe());
+    return result(kP, Outcome::fail, "prepare of instance B failed: " + b.status().describe());
   Instance *inst[2] = {&a, &b};
   SharedBlock<CrossNotes> notes;
   Barrier start(4);

@@ -180,13 +180,13 @@ ProbeResult no_squat(const ChannelEntry &e) {
     for (int i = 0; i < kNameSamples; ++i) {
       Instance inst(e, probe_config());
       if (!inst)
-        return result(kP, ProbeResult::fail, "prepare failed: " + inst.status().describe());
+        return result(kP, Outcome::fail, "prepare failed: " + inst.status().describe());
       if (auto na = unnamed(kP, inst, before, "no name to guess or squat"))
         return *na;
       sample = inst.named()[0];
       names.push_back(sample.path);
       if (std::string left = inst.destroy(); !left.empty())
-        return result(kP, ProbeResult::fail, left);
+        return result(kP, Outcome::fail, left);
     }
   }
   std::string naming;
@@ -194,12 +194,12 @@ ProbeResult no_squat(const ChannelEntry &e) {
     std::set<std::string> distinct(names.begin(), names.end());
     const int bits = varying_bits(names);
     if (distinct.size() != names.size())
-      return result(kP, ProbeResult::fail,
+      return result(kP, Outcome::fail,
                     fmt::format("{} prepares gave only {} distinct names (e.g. {} twice): a name "
                                 "can be known before it is created",
                                 names.size(), distinct.size(), names[0]));
     if (bits >= 0 && bits < kMinNameBits)
-      return result(kP, ProbeResult::fail,
+      return result(kP, Outcome::fail,
                     fmt::format("names are predictable: {} prepares ({} ... {}) differ in only {} "
                                 "character(s), about {} bits (want >= {})",
                                 names.size(), names.front(), names.back(), bits / 4, bits,
@@ -227,13 +227,13 @@ ProbeResult no_squat(const ChannelEntry &e) {
     const auto exits = reap({child}, after_ms(10000));
     if (!exits[0].clean()) {
       remove_object(squat);
-      return result(kP, ProbeResult::skipped,
+      return result(kP, Outcome::skip,
                     fmt::format("{}; could not squat as uid {}: {}", naming, id.uid,
                                 why->get().empty() ? exits[0].describe() : why->get()));
     }
   } else if (std::string w = create_squatter(squat); !w.empty()) {
     remove_object(squat);
-    return result(kP, ProbeResult::skipped, naming + "; could not create a squatter: " + w);
+    return result(kP, Outcome::skip, naming + "; could not create a squatter: " + w);
   }
   const Fingerprint before = fingerprint(squat);
   Config cfg = probe_config();
@@ -244,14 +244,14 @@ ProbeResult no_squat(const ChannelEntry &e) {
     if (!inst) {
       const Fingerprint after = fingerprint(squat);
       if (!(after == before))
-        out = result(kP, ProbeResult::fail,
+        out = result(kP, Outcome::fail,
                      fmt::format("prepare refused the squatted name {} ({}) but changed the "
                                  "squatter's {}: before {}, after {}",
                                  squat.path, inst.status().describe(), squat.kind,
                                  before.describe(), after.describe()));
       else
         out =
-            result(kP, ProbeResult::pass,
+            result(kP, Outcome::pass,
                    fmt::format("{}; prepare refused {} {} created first by {} with mode 0666: "
                                "{}; the squatter's object is untouched",
                                naming, squat.kind, squat.path, squatter, inst.status().describe()));
@@ -261,14 +261,14 @@ ProbeResult no_squat(const ChannelEntry &e) {
         used = used || o.path == squat.path;
       const Fingerprint after = fingerprint(squat);
       if (used)
-        out = result(kP, ProbeResult::fail,
+        out = result(kP, Outcome::fail,
                      fmt::format("prepare accepted the squatted name {} (created first by {} with "
                                  "mode 0666) and joined the squatter's {} instead of refusing it "
                                  "(before: {}; after: {})",
                                  squat.path, squatter, squat.kind, before.describe(),
                                  after.describe()));
       else
-        out = result(kP, ProbeResult::pass,
+        out = result(kP, Outcome::pass,
                      fmt::format("{}; Config::name is not honoured (prepare made {}), so a "
                                  "squatter can only guess",
                                  naming, inst.named().empty() ? "no name" : inst.named()[0].path));

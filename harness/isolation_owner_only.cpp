@@ -175,11 +175,11 @@ ProbeResult owner_only(const ChannelEntry &e) {
   const Before before;
   Instance inst(e, probe_config());
   if (!inst)
-    return result(kP, ProbeResult::fail, "prepare failed: " + inst.status().describe());
+    return result(kP, Outcome::fail, "prepare failed: " + inst.status().describe());
   if (auto na = unnamed(kP, inst, before, "no name to try"))
     return *na;
   if (::geteuid() != 0)
-    return result(kP, ProbeResult::skipped,
+    return result(kP, Outcome::skip,
                   fmt::format("not running as root (euid {}): cannot become another user to try "
                               "{} named object(s)",
                               ::geteuid(), inst.named().size()));
@@ -190,7 +190,7 @@ ProbeResult owner_only(const ChannelEntry &e) {
   for (const auto &o : objects) {
     if (!object_exists(o))
       return result(
-          kP, ProbeResult::fail,
+          kP, Outcome::fail,
           fmt::format("{} {} is declared by the instance but does not exist", o.kind, o.path));
     modes.push_back(mode_of(o));
   }
@@ -243,11 +243,10 @@ ProbeResult owner_only(const ChannelEntry &e) {
   const std::string left = inst.destroy();
   const char *roles[] = {"probe child"};
   if (exits[0].exited && exits[0].code == 2)
-    return result(kP, ProbeResult::skipped,
+    return result(kP, Outcome::skip,
                   "could not drop to uid " + std::to_string(id.uid) + ": " + notes->drop.get());
   if (!exits[0].clean())
-    return result(kP, ProbeResult::fail,
-                  "the probe child ended badly: " + exits_text(exits, roles));
+    return result(kP, Outcome::fail, "the probe child ended badly: " + exits_text(exits, roles));
   std::string text;
   for (int i = 0; i < notes->objects.load(); ++i)
     text += (text.empty() ? "" : "; ") + notes->per_object[i].get();
@@ -255,9 +254,9 @@ ProbeResult owner_only(const ChannelEntry &e) {
     text += fmt::format("; only the first {} of {} named objects were tried", objects.size(),
                         inst.named().size());
   if (!left.empty())
-    return result(kP, ProbeResult::fail, text + "; " + left);
+    return result(kP, Outcome::fail, text + "; " + left);
   const bool bad = notes->breached.load() > 0 || notes->inconclusive.load() > 0;
-  return result(kP, bad ? ProbeResult::fail : ProbeResult::pass, text);
+  return result(kP, bad ? Outcome::fail : Outcome::pass, text);
 }
 
 } // namespace ipcv::harness::isolation_detail

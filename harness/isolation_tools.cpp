@@ -63,7 +63,7 @@ ProbeResult conclude(Probe p, bool bad, std::string text, const std::string &exi
       text += "; " + *more;
       bad = true;
     }
-  return result(p, bad ? ProbeResult::fail : ProbeResult::pass, std::move(text));
+  return result(p, bad ? Outcome::fail : Outcome::pass, std::move(text));
 }
 
 std::map<int, std::string> open_fds() {
@@ -190,15 +190,14 @@ std::optional<ProbeResult> unnamed(Probe p, Instance &inst, const Before &before
     return std::nullopt;
   const std::string kinds = anonymous_kinds(before.fds, open_fds(), before.maps);
   inst.destroy();
-  return result(p, ProbeResult::not_applicable,
-                fmt::format("anonymous objects only ({}): {}", kinds, why));
+  return not_applicable(p, fmt::format("anonymous objects only ({}): {}", kinds, why));
 }
 
 std::optional<ProbeResult> too_small_for_identity(Probe p, std::size_t max) {
   if (max >= spec::kMinMessageSize)
     return std::nullopt;
-  return result(p, ProbeResult::not_applicable,
-                fmt::format("messages of at most {} bytes cannot carry their identity", max));
+  return not_applicable(
+      p, fmt::format("messages of at most {} bytes cannot carry their identity", max));
 }
 
 } // namespace ipcv::harness::isolation_detail

@@ -34,9 +34,9 @@ std::vector<std::size_t> events_where(const spec::History &h, auto pred) {
 /// "crashed") and when the case ended (meta "end_ns").
 SpecOutcome from_catalog(const spec::Spec &s, bool claimed, const RunResult &r) {
   const spec::History &h = r.history;
-  SpecOutcome o{std::string(s.name), SpecOutcome::pass, claimed, "", ""};
+  SpecOutcome o{std::string(s.name), Outcome::pass, claimed, "", ""};
   if (!spec::applies(s, h)) {
-    o.kind = SpecOutcome::skipped;
+    o.kind = Outcome::skip;
     o.explanation = r.is_register ? "a register has no queue operations"
                                   : "no register operations in a queue history";
     return o;
@@ -44,27 +44,27 @@ SpecOutcome from_catalog(const spec::Spec &s, bool claimed, const RunResult &r) 
   const spec::Verdict v = s.check(h, spec::Params{});
   o.explanation = v.explanation;
   if (v.kind == spec::Verdict::fail) {
-    o.kind = SpecOutcome::fail;
+    o.kind = Outcome::fail;
     o.timeline = spec::render_timeline(h, v.witnesses);
     if (!r.hang_note.empty())
       o.explanation = r.hang_note + ": " + o.explanation;
   } else if (v.kind == spec::Verdict::unknown) {
-    o.kind = SpecOutcome::skipped;
+    o.kind = Outcome::skip;
   }
   return o;
 }
 
 /// `run`: every actor connected and exited as planned, no call returned `error`, nothing hung.
 SpecOutcome judge_run(const RunResult &r) {
-  SpecOutcome o{kRun, SpecOutcome::pass, true, "", ""};
+  SpecOutcome o{kRun, Outcome::pass, true, "", ""};
   const spec::History &h = r.history;
   auto errors = events_where(h, [](const spec::Event &ev) { return ev.res == Res::error; });
   if (!r.run_error.empty()) {
-    o.kind = SpecOutcome::fail;
+    o.kind = Outcome::fail;
     o.explanation = r.run_error;
     o.timeline = spec::render_timeline(h, pending_events(h, r.crashed));
   } else if (!errors.empty()) {
-    o.kind = SpecOutcome::fail;
+    o.kind = Outcome::fail;
     o.explanation = "a call returned error (line up with the timeline)";
     o.timeline = spec::render_timeline(h, errors);
   }
@@ -75,16 +75,16 @@ SpecOutcome judge_run(const RunResult &r) {
 /// and completed sends arrive when no-loss is claimed.
 SpecOutcome judge_crash_safety(const ChannelEntry &e, const Workload &w, const RunResult &r,
                                bool claimed) {
-  SpecOutcome o{kCrashSafety, SpecOutcome::pass, claimed, "", ""};
+  SpecOutcome o{kCrashSafety, Outcome::pass, claimed, "", ""};
   const spec::History &h = r.history;
   if (!r.crashed) {
-    o.kind = SpecOutcome::skipped;
+    o.kind = Outcome::skip;
     o.explanation = "no participant was killed in this case";
     return o;
   }
   const std::string victim = actor_name(w, *r.crashed);
   if (r.hung) {
-    o.kind = SpecOutcome::fail;
+    o.kind = Outcome::fail;
     o.explanation = fmt::format("after {} was killed, a survivor hung until the watchdog", victim);
     o.timeline = spec::render_timeline(h, pending_events(h, r.crashed));
   } else if (auto torn = events_where(h,
@@ -93,7 +93,7 @@ SpecOutcome judge_crash_safety(const ChannelEntry &e, const Workload &w, const R
                                                (ev.op == spec::Op::recv || ev.op == spec::Op::read);
                                       });
              !torn.empty()) {
-    o.kind = SpecOutcome::fail;
+    o.kind = Outcome::fail;
     o.explanation =
         fmt::format("after {} was killed, a survivor received a damaged message", victim);
     o.timeline = spec::render_timeline(h, torn);
@@ -101,7 +101,7 @@ SpecOutcome judge_crash_safety(const ChannelEntry &e, const Workload &w, const R
     if (const spec::Spec *nl = spec::find_spec("no-loss")) {
       const spec::Verdict v = nl->check(h, spec::Params{});
       if (v.kind == spec::Verdict::fail) {
-        o.kind = SpecOutcome::fail;
+        o.kind = Outcome::fail;
         o.explanation = fmt::format("after {} was killed: {}", victim, v.explanation);
         o.timeline = spec::render_timeline(h, v.witnesses);
       }
@@ -138,17 +138,17 @@ std::vector<SpecOutcome> judge(const ChannelEntry &e, const Workload &w, const R
     } else if (name == kCrashSafety) {
       out.push_back(judge_crash_safety(e, w, r, claimed));
     } else if (name == kIsolation) {
-      out.push_back({name, SpecOutcome::skipped, claimed,
-                     "judged once per channel by the isolation probes", ""});
+      out.push_back(
+          {name, Outcome::skip, claimed, "judged once per channel by the isolation probes", ""});
     } else if (r.crashed && !e.claims.promises(kCrashSafety)) {
       // A channel's claims hold among live participants; what a kill does to them is the
       // crash-safety claim, measured (not failed) where the channel does not make it.
-      out.push_back({name, SpecOutcome::skipped, claimed,
+      out.push_back({name, Outcome::skip, claimed,
                      "a participant was killed and the channel does not claim crash-safety", ""});
     } else if (const spec::Spec *s = spec::find_spec(name)) {
       out.push_back(from_catalog(*s, claimed, r));
     } else {
-      out.push_back({name, SpecOutcome::skipped, claimed, "no such spec", ""});
+      out.push_back({name, Outcome::skip, claimed, "no such spec", ""});
     }
   }
   return out;

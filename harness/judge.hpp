@@ -8,6 +8,7 @@
 // case ended (meta "crashed", "end_ns") and decides itself what that means for it.
 #pragma once
 
+#include "outcome.hpp"
 #include "runner.hpp"
 
 #include <string>
@@ -17,9 +18,8 @@ namespace ipcv::harness {
 
 /// The verdict of one spec on one case.
 struct SpecOutcome {
-  enum Kind : std::uint8_t { pass, fail, skipped };
   std::string spec;
-  Kind kind = pass;
+  Outcome kind = Outcome::pass;
   bool claimed = false;    ///< the channel promises it (else it is measured, not failed)
   std::string explanation; ///< why it failed / was skipped, or what was observed
   std::string timeline;    ///< witness events of a failure, rendered

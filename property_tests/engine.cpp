@@ -18,6 +18,7 @@
 namespace ipcv::engine {
 namespace {
 
+using harness::Outcome;
 using harness::SpecOutcome;
 using Clock = std::chrono::steady_clock;
 
@@ -92,12 +93,12 @@ SpecResult isolation_result(const ChannelEntry &entry, const Options &o) {
   std::string probes;
   for (const auto &line : v.probes)
     probes += "  " + line + "\n";
-  if (v.kind == harness::IsolationVerdict::fail) {
+  if (v.kind == harness::Outcome::fail) {
     res.kind = SpecResult::fail;
     res.counterexample = Counterexample{{}, v.explanation, probes};
     res.replay = fmt::format("ipcverify run --channel {} --spec isolation{}", entry.name,
                              entry.faulty ? " --include-faulty" : "");
-  } else if (v.kind == harness::IsolationVerdict::skipped) {
+  } else if (v.kind == harness::Outcome::skip) {
     res.kind = SpecResult::skip;
     res.cases = 0;
     res.observed = v.explanation;
@@ -162,13 +163,13 @@ private:
   void tally_case(const std::vector<SpecOutcome> &outcomes) {
     for (const auto &out : outcomes) {
       Tally &t = tally_[out.spec];
-      if (out.kind == SpecOutcome::skipped) {
+      if (out.kind == Outcome::skip) {
         if (t.skip_reason.empty())
           t.skip_reason = out.explanation;
         continue;
       }
       ++t.judged;
-      if (out.kind == SpecOutcome::fail && !out.claimed && t.failed++ == 0)
+      if (out.kind == Outcome::fail && !out.claimed && t.failed++ == 0)
         t.first_fail = out.explanation;
     }
     ++cases_;
@@ -185,7 +186,7 @@ private:
              bool shrink_cut) {
     for (const auto &out : outcomes) {
       auto it = std::find(targets_.begin(), targets_.end(), out.spec);
-      if (out.kind != SpecOutcome::fail || it == targets_.end())
+      if (out.kind != Outcome::fail || it == targets_.end())
         continue;
       tally_[out.spec].cx = Counterexample{w, out.explanation, out.timeline, shrink_cut};
       targets_.erase(it);
@@ -248,7 +249,7 @@ bool Campaign::round(std::uint64_t seed) {
     const auto outcomes = harness::judge(entry_, w, r, specs_);
     std::vector<std::string> failing;
     for (const auto &out : outcomes)
-      if (out.kind == SpecOutcome::fail && targeted(out.spec))
+      if (out.kind == Outcome::fail && targeted(out.spec))
         failing.push_back(out.spec);
     if (!shrinking)
       tally_case(outcomes);
@@ -346,12 +347,12 @@ SpecResult replay(const ChannelEntry &entry, const harness::Workload &w, const s
   for (int i = 0; i < attempts; ++i) {
     const auto r = harness::run_case(entry, w, run_opts);
     const auto out = harness::judge(entry, w, r, {spec}).front();
-    if (out.kind == SpecOutcome::skipped) {
+    if (out.kind == Outcome::skip) {
       skip = out.explanation;
       continue;
     }
     ++res.cases;
-    if (out.kind == SpecOutcome::fail) {
+    if (out.kind == Outcome::fail) {
       res.kind = claimed ? SpecResult::fail : SpecResult::not_claimed;
       res.counterexample = Counterexample{w, out.explanation, out.timeline};
       res.replay = replay_command(entry, spec, o.mode, w);

@@ -55,9 +55,9 @@ int run(const VerifyOptions &o) {
       auto out = c.run(*e);
       if (harness::interrupted())
         break; // a check cut short proves nothing
-      if (out.kind == harness::CheckOutcome::pass)
+      if (out.kind == harness::Outcome::pass)
         ++passed;
-      else if (out.kind == harness::CheckOutcome::skip)
+      else if (out.kind == harness::Outcome::skip)
         ++skipped;
       else
         row.failures.push_back(fmt::format("{}: {}", c.name, out.detail));

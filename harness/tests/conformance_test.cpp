@@ -35,9 +35,9 @@ TEST_P(ChannelConformance, Holds) {
   const ChannelEntry *e = find_channel(c.channel);
   ASSERT_NE(e, nullptr);
   CheckOutcome out = c.check->run(*e);
-  if (out.kind == CheckOutcome::skip)
+  if (out.kind == Outcome::skip)
     GTEST_SKIP() << out.detail;
-  EXPECT_EQ(out.kind, CheckOutcome::pass) << c.check->claim << "\n  " << out.detail;
+  EXPECT_EQ(out.kind, Outcome::pass) << c.check->claim << "\n  " << out.detail;
   EXPECT_TRUE(live_children().empty()) << "a child process was left behind";
 }
 

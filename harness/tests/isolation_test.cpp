@@ -95,10 +95,10 @@ TEST_P(IsolationReference, PassesEveryApplicableProbe) {
   std::string all;
   for (const auto &l : v.probes)
     all += "\n  " + l;
-  EXPECT_EQ(v.kind, IsolationVerdict::pass) << v.explanation << all;
+  EXPECT_EQ(v.kind, Outcome::pass) << v.explanation << all;
   ASSERT_EQ(r.probes.size(), kProbes.size());
   for (const auto &p : r.probes) {
-    EXPECT_NE(p.kind, ProbeResult::fail) << p.line();
+    EXPECT_NE(p.kind, Outcome::fail) << p.line();
     EXPECT_FALSE(p.observed.empty()) << to_string(p.probe) << " says nothing";
   }
   // Root is where CI runs: a channel with named objects has them tried, never skipped.
@@ -107,16 +107,17 @@ TEST_P(IsolationReference, PassesEveryApplicableProbe) {
   const bool named = !(*inst)->named_objects().empty();
   (*inst)->destroy();
   const auto kind = [&](Probe p) { return r.probes[static_cast<std::size_t>(p)].kind; };
+  const auto na = [&](Probe p) { return r.probes[static_cast<std::size_t>(p)].not_applicable(); };
   if (::geteuid() == 0 && named) {
-    EXPECT_EQ(kind(Probe::owner_only), ProbeResult::pass) << all;
-    EXPECT_EQ(kind(Probe::no_squat), ProbeResult::pass) << all;
+    EXPECT_EQ(kind(Probe::owner_only), Outcome::pass) << all;
+    EXPECT_EQ(kind(Probe::no_squat), Outcome::pass) << all;
   } else if (!named) {
-    EXPECT_EQ(kind(Probe::owner_only), ProbeResult::not_applicable) << all;
-    EXPECT_EQ(kind(Probe::no_squat), ProbeResult::not_applicable) << all;
+    EXPECT_TRUE(na(Probe::owner_only)) << all;
+    EXPECT_TRUE(na(Probe::no_squat)) << all;
   }
-  EXPECT_EQ(kind(Probe::no_crosstalk), ProbeResult::pass) << all;
-  EXPECT_EQ(kind(Probe::copy_semantics), ProbeResult::pass) << all;
-  EXPECT_EQ(kind(Probe::nothing_else_shared), ProbeResult::pass) << all;
+  EXPECT_EQ(kind(Probe::no_crosstalk), Outcome::pass) << all;
+  EXPECT_EQ(kind(Probe::copy_semantics), Outcome::pass) << all;
+  EXPECT_EQ(kind(Probe::nothing_else_shared), Outcome::pass) << all;
   std::cout << e.name << ": " << to_string(v.kind) << all << "\n";
 }
 
@@ -146,14 +147,14 @@ TEST_P(IsolationFixture, FailsIsolationOnTheProbeItBreaks) {
   std::string all;
   for (const auto &l : v.probes)
     all += "\n  " + l;
-  EXPECT_EQ(v.kind, IsolationVerdict::fail) << all;
+  EXPECT_EQ(v.kind, Outcome::fail) << all;
   const std::string named = std::string(to_string(GetParam().probe)) + ": fail: ";
   EXPECT_EQ(v.explanation.rfind(named, 0), 0u) << "explanation does not name " << named << "\n"
                                                << v.explanation;
   EXPECT_NE(v.explanation.find(GetParam().says), std::string::npos) << v.explanation;
   for (const auto &p : r.probes) {
     if (p.probe != GetParam().probe) {
-      EXPECT_NE(p.kind, ProbeResult::fail) << "not attributable to one probe: " << p.line();
+      EXPECT_NE(p.kind, Outcome::fail) << "not attributable to one probe: " << p.line();
     }
   }
   std::cout << e.name << ": " << v.explanation << "\n";
@@ -165,10 +166,10 @@ TEST_P(IsolationFixture, IsAWorkingChannelOtherwise) {
   for (const auto &c : conformance_checks()) {
     const CheckOutcome o = c.run(e);
     // That check sees all of /dev/shm: an object of another process is not this channel's.
-    if (o.kind == CheckOutcome::fail && o.detail.rfind(kLeft, 0) == 0 &&
+    if (o.kind == Outcome::fail && o.detail.rfind(kLeft, 0) == 0 &&
         our_lines(o.detail.substr(kLeft.size())).empty())
       continue;
-    EXPECT_NE(o.kind, CheckOutcome::fail) << c.name << ": " << o.detail;
+    EXPECT_NE(o.kind, Outcome::fail) << c.name << ": " << o.detail;
   }
 }
 
@@ -184,17 +185,19 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST_F(Isolation, AnonymousObjectsHaveNoNameToTry) {
   const ProbeResult pipe = run_probe(Probe::owner_only, *find_channel("pipe"));
-  EXPECT_EQ(pipe.kind, ProbeResult::not_applicable);
-  EXPECT_EQ(pipe.observed, "anonymous objects only (pipe): no name to try");
+  EXPECT_TRUE(pipe.not_applicable()) << pipe.line();
+  EXPECT_EQ(pipe.observed, "not applicable: anonymous objects only (pipe): no name to try");
   const ProbeResult sp = run_probe(Probe::no_squat, *find_channel("seqpacket"));
-  EXPECT_EQ(sp.kind, ProbeResult::not_applicable);
-  EXPECT_EQ(sp.observed, "anonymous objects only (socketpair): no name to guess or squat");
+  EXPECT_TRUE(sp.not_applicable()) << sp.line();
+  EXPECT_EQ(sp.observed,
+            "not applicable: anonymous objects only (socketpair): no name to guess or squat");
 }
 
 TEST_F(Isolation, OwnerOnlyIsSkippedWithAReasonWhenNotRoot) {
   if (::geteuid() != 0) {
     const ProbeResult p = run_probe(Probe::owner_only, *find_channel("mqueue"));
-    EXPECT_EQ(p.kind, ProbeResult::skipped) << p.line();
+    EXPECT_EQ(p.kind, Outcome::skip) << p.line();
+    EXPECT_FALSE(p.not_applicable()) << p.line();
     return;
   }
   // As root: run the probe in a child that first became `nobody`.
@@ -202,7 +205,7 @@ TEST_F(Isolation, OwnerOnlyIsSkippedWithAReasonWhenNotRoot) {
     if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0)
       return 2;
     const ProbeResult p = run_probe(Probe::owner_only, *find_channel("mqueue"));
-    if (p.kind != ProbeResult::skipped)
+    if (p.kind != Outcome::skip)
       return 3;
     return p.observed.find("not running as root") == std::string::npos ? 4 : 0;
   });
@@ -212,29 +215,29 @@ TEST_F(Isolation, OwnerOnlyIsSkippedWithAReasonWhenNotRoot) {
 
 TEST(IsolationVerdictOf, FailsOnAnyFailedProbeAndNamesIt) {
   IsolationReport r{"x",
-                    {{Probe::owner_only, ProbeResult::not_applicable, "anonymous"},
-                     {Probe::no_crosstalk, ProbeResult::pass, "fine"},
-                     {Probe::copy_semantics, ProbeResult::fail, "message 1 arrived torn"}}};
+                    {{Probe::owner_only, Outcome::skip, "not applicable: anonymous"},
+                     {Probe::no_crosstalk, Outcome::pass, "fine"},
+                     {Probe::copy_semantics, Outcome::fail, "message 1 arrived torn"}}};
   const IsolationVerdict v = summarize(r);
-  EXPECT_EQ(v.kind, IsolationVerdict::fail);
+  EXPECT_EQ(v.kind, Outcome::fail);
   EXPECT_EQ(v.explanation, "copy-semantics: fail: message 1 arrived torn");
   EXPECT_EQ(v.probes.size(), 3u);
 }
 
 TEST(IsolationVerdictOf, PassesWhenEveryApplicableProbePassed) {
   IsolationReport r{"x",
-                    {{Probe::owner_only, ProbeResult::not_applicable, "anonymous"},
-                     {Probe::no_crosstalk, ProbeResult::pass, "fine"}}};
+                    {{Probe::owner_only, Outcome::skip, "not applicable: anonymous"},
+                     {Probe::no_crosstalk, Outcome::pass, "fine"}}};
   const IsolationVerdict v = summarize(r);
-  EXPECT_EQ(v.kind, IsolationVerdict::pass);
-  EXPECT_EQ(v.explanation, "passed: no-cross-talk; owner-only: not applicable: anonymous");
+  EXPECT_EQ(v.kind, Outcome::pass);
+  EXPECT_EQ(v.explanation, "passed: no-cross-talk; owner-only: skip: not applicable: anonymous");
 }
 
 TEST(IsolationVerdictOf, IsSkippedWhenNoProbeApplied) {
   IsolationReport r{"x",
-                    {{Probe::owner_only, ProbeResult::skipped, "not root"},
-                     {Probe::no_squat, ProbeResult::not_applicable, "anonymous"}}};
-  EXPECT_EQ(summarize(r).kind, IsolationVerdict::skipped);
+                    {{Probe::owner_only, Outcome::skip, "not root"},
+                     {Probe::no_squat, Outcome::skip, "not applicable: anonymous"}}};
+  EXPECT_EQ(summarize(r).kind, Outcome::skip);
 }
 
 } // namespace

@@ -39,7 +39,7 @@ void check_claims_hold(harness::Mode mode) {
   ro.mode = mode;
   const auto r = harness::run_case(e, w, ro);
   for (const auto &out : harness::judge(e, w, r, harness::judgeable_specs())) {
-    if (out.claimed && out.kind == harness::SpecOutcome::fail)
+    if (out.claimed && out.kind == harness::Outcome::fail)
       RC_FAIL(fmt::format("{} broke {}: {}\n{}replay: {}", name, out.spec, out.explanation,
                           out.timeline, replay_command(e, out.spec, mode, w)));
   }
