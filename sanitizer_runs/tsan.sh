@@ -32,14 +32,10 @@ if [ ${#EXCLUDE_LABELS[@]} -gt 0 ]; then
 fi
 ipcv_timed ctest ipcv_ctest "$B" ctest -LE sanitizer_selftest "${exclude[@]}" || failed=1
 
-# HOOK(thread-mode): `ipcverify run --mode thread` runs the reference channels on threads, so
-# TSan sees their synchronisation (it cannot in process mode). Called here once it exists.
-if "$B/bin/ipcverify" run --help 2>/dev/null | grep -q -- '--mode'; then
-  ipcv_log "thread mode of the engine under TSan"
-  ipcv_timed thread-mode "$B/bin/ipcverify" run --mode thread --time-budget 45 || failed=1
-else
-  ipcv_log "skip thread mode: '$B/bin/ipcverify run --mode thread' does not exist yet"
-fi
+# Thread mode of the engine: the reference channels on threads of one process, so TSan sees
+# their synchronisation (it cannot in process mode).
+ipcv_log "thread mode of the engine under TSan"
+ipcv_timed thread-mode "$B/bin/ipcverify" run --mode thread --time-budget 45 || failed=1
 
 ipcv_summary
 exit $failed

@@ -22,8 +22,7 @@ MEMCHECK=(valgrind --tool=memcheck "${COMMON[@]}" --leak-check=full
 HELGRIND=(valgrind --tool=helgrind "${COMMON[@]}")
 DRD=(valgrind --tool=drd "${COMMON[@]}")
 
-# Memcheck subset: "binary|gtest filter|why". A binary missing from the build is a skip with
-# the reason printed (its folder has no tests yet), never a silent pass.
+# Memcheck subset: "binary|gtest filter|why". A binary missing from the build fails the step.
 MEMCHECK_SUBSET=(
   "harness_tests|*ChannelConformance*_pipe:Arena.*:Reap.*:LiveChildren.*:Barrier.*|every conformance check of one kernel channel, and the arena, fork/reap and barrier helpers"
   "specs_tests|*|the pure checkers and their golden histories"
@@ -78,7 +77,7 @@ run_subset() {
   for entry in "$@"; do
     IFS='|' read -r bin filter why <<<"$entry"
     if [ ! -x "$B/bin/$bin" ]; then
-      ipcv_log "skip $tool $bin: not built ($B/bin/$bin missing: its folder has no tests yet)"
+      fail "$tool $bin: $B/bin/$bin was not built"
       continue
     fi
     ipcv_log "$tool $bin --gtest_filter='$filter': $why"
