@@ -2,8 +2,8 @@
 // table, and the wait words it must wake when it closes so that blocked peers look again.
 #pragma once
 
-#include "annotate.hpp"
 #include "../peers.hpp"
+#include "annotate.hpp"
 #include "region.hpp"
 #include "wait.hpp"
 
