@@ -3,8 +3,8 @@
 // a custom harness rather than Google Benchmark because every point needs two forked processes
 // pinned to different CPUs that connect after fork and start together at a barrier, a round
 // trip needs per-iteration percentiles rather than a mean, the parent must reap the children
-// and destroy the OS objects on every path, and the JSON layout is fixed by DESIGN.md; Google
-// Benchmark runs its loops in one process and owns its own output.
+// and destroy the OS objects on every path, and the JSON layout is fixed by docs/design.md
+// ("Benchmark output"); Google Benchmark runs its loops in one process and owns its own output.
 //
 // Exit status: 0 every point ran, 1 a point failed (the table says which), 2 bad usage, 128 +
 // the signal when interrupted (130 for Ctrl-C).
@@ -297,7 +297,7 @@ int main(int argc, char **argv) {
                               "measured seconds per point, at most; 0: no limit (default 0.25)")
                    ->check(CLI::Range(0.0, 3600.0));
   app.add_flag("--quick", o.quick, "smoke run: 2 sizes, few iterations, no targets section");
-  app.add_option("--json", o.json, "also write the results as JSON (DESIGN.md format)");
+  app.add_option("--json", o.json, "also write the results as JSON (docs/design.md format)");
   app.add_option("--check-json", o.check_json,
                  "only check a JSON file written by --json: baselines and a result per channel");
   app.footer("Exit status: 0 every point ran, 1 a point failed, 2 bad usage, 130/143 interrupted.");

@@ -123,7 +123,7 @@ std::string size_text(std::size_t bytes);
 void print_report(const Baselines &base, const std::vector<Measurement> &results,
                   const std::vector<Skip> &skips, bool show_targets);
 
-/// Writes the DESIGN.md "Benchmark output" JSON. False with `error` set when the file fails.
+/// Writes the JSON of docs/design.md ("Benchmark output"). False with `error` set on failure.
 bool write_json(const std::string &path, const Baselines &base,
                 const std::vector<Measurement> &results, std::string &error);
 

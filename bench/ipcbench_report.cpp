@@ -1,6 +1,6 @@
 // Reporting for ipcbench: the table on stdout (round trips, one-way rates, registers, skips and
-// the project's targets as ratios within the run), the DESIGN.md JSON file, and the check of
-// such a file that the smoke test runs.
+// the project's targets as ratios within the run), the JSON file of docs/design.md ("Benchmark
+// output"), and the check of such a file that the smoke test runs.
 #include "ipcbench.hpp"
 
 #include <algorithm>

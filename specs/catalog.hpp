@@ -24,8 +24,8 @@ struct SpecRegistrar {
   explicit SpecRegistrar(const Spec &spec) noexcept;
 };
 
-/// Every registered spec, in the order of DESIGN.md's table of specs; specs not in that table
-/// come after, by name.
+/// Every registered spec, in the order of kDesignOrder in catalog.cpp (docs/design.md, "Specs");
+/// specs not listed there come after, by name.
 const std::vector<Spec> &catalog();
 
 /// The spec called `name`, or nullptr.

@@ -131,7 +131,8 @@ void add(CLI::App &app, int &status) {
                   "apply");
   cmd->add_option("--bound-ns", opts->bound_ns,
                   "bounded-wait's bound in ns (default: the meta key bound_ns)");
-  cmd->add_option("file", opts->file, "The history file (JSON Lines, see DESIGN.md)")->required();
+  cmd->add_option("file", opts->file, "The history file (JSON Lines, see docs/design.md)")
+      ->required();
   cmd->callback([opts, &status] { status = run(*opts); });
 }
 

@@ -1,5 +1,5 @@
-// History files: the format of DESIGN.md read and written, and every malformed line rejected
-// with an error that names its line.
+// History files: the format of docs/design.md ("History files") read and written, and every
+// malformed line rejected with an error that names its line.
 #include "specs/history_io.hpp"
 
 #include "golden.hpp"
