@@ -1,6 +1,6 @@
 // The History model: what every actor did, one event per call, with call and return times on
 // CLOCK_MONOTONIC. Specs are pure functions of a History; nothing here knows about processes,
-// channels or the OS. The JSON Lines form of a History is defined in DESIGN.md.
+// channels or the OS. The JSON Lines form of a History is in docs/design.md ("History files").
 #pragma once
 
 #include <cstdint>

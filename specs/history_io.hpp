@@ -1,4 +1,4 @@
-// Reading and writing histories as JSON Lines (the format of DESIGN.md, "History file format"):
+// Reading and writing histories as JSON Lines (the format of docs/design.md, "History files"):
 // one event per line, any order, unknown fields ignored, an optional first line {"meta":{...}}.
 // Reading uses simdjson's on-demand parser one line at a time, so every error names its line;
 // writing is a hand-rolled formatter (about 10x faster than building nlohmann::json objects for
