@@ -8,6 +8,7 @@
 #include "impl/faulty/close_race.hpp"
 #include "impl/faulty/isolation_faults.hpp"
 #include "impl/faulty/locked_queue.hpp"
+#include "impl/faulty/torn_register.hpp"
 #include "impl/kernel/mqueue.hpp"
 #include "impl/kernel/pipe.hpp"
 #include "impl/kernel/seqpacket.hpp"
@@ -74,6 +75,7 @@ std::vector<ChannelEntry> reference_entries() {
       entry_of<LockedQueue<Fault::corrupt>>(true),
       entry_of<LockedQueue<Fault::lost_wakeup>>(true),
       entry_of<faulty::CloseRace>(true),
+      entry_of<faulty::TornRegister>(true),
       // Isolation fixtures: working channels that each break one `isolation` probe.
       entry_of<faulty::QueueWith<faulty::PrepareFault::world_readable>>(true),
       entry_of<faulty::QueueWith<faulty::PrepareFault::squat>>(true),
