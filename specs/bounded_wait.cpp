@@ -221,7 +221,7 @@ Verdict check_bounded_wait(const History &h, const Params &p) {
   if (auto it = h.meta_numbers.find("capacity"); it != h.meta_numbers.end())
     send_can.emplace(with_room(h, static_cast<std::int64_t>(it->second)), bound);
 
-  Failures bad;
+  Failures bad(h);
   for (std::size_t i = 0; i < h.events.size(); ++i) {
     const Event &e = h.events[i];
     if (e.pending()) {

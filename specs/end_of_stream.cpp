@@ -123,7 +123,7 @@ Verdict check_end_of_stream(const History &h, const Params &) {
           !fresh && h.events[it->second].ret > e.ret)
         it->second = i;
   }
-  Failures bad;
+  Failures bad(h);
   for (std::size_t i = 0; i < h.events.size(); ++i) {
     const Event &e = h.events[i];
     if (e.op != Op::recv || e.pending())

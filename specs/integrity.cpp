@@ -14,7 +14,7 @@ namespace ipcv::spec {
 Verdict check_integrity(const History &h, const Params &) {
   const MsgIndex index(h);
   std::size_t received = 0;
-  Failures bad;
+  Failures bad(h);
   for (std::size_t i = 0; i < h.events.size(); ++i) {
     const Event &e = h.events[i];
     if (e.op != Op::recv || e.res != Res::ok)

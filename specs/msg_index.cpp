@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <bit>
 
 namespace ipcv::spec {
@@ -76,13 +77,41 @@ const MsgRecord *MsgIndex::find(MsgId id) const noexcept {
 }
 
 void Failures::add(std::string why, std::initializer_list<std::size_t> w) {
-  if (++count > kMaxWitnessedFailures)
+  if (history_ == nullptr) { // first added, first kept
+    if (++count > kMaxWitnessedFailures)
+      return;
+    if (first.empty())
+      first = std::move(why);
+    for (std::size_t x : w)
+      if (x != kNone)
+        witnesses.push_back(x);
     return;
-  if (first.empty())
-    first = std::move(why);
+  }
+  ++count;
+  const std::int64_t at = time_of(w);
+  if (kept_.size() == kMaxWitnessedFailures && at >= kept_.back().at)
+    return; // no earlier than any kept: ties go to the one added first
+  Kept k{at, std::move(why), {}};
   for (std::size_t x : w)
     if (x != kNone)
-      witnesses.push_back(x);
+      k.events.push_back(x);
+  const auto later = std::upper_bound(kept_.begin(), kept_.end(), at,
+                                      [](std::int64_t t, const Kept &o) { return t < o.at; });
+  kept_.insert(later, std::move(k));
+  if (kept_.size() > kMaxWitnessedFailures)
+    kept_.pop_back();
+  first = kept_.front().why;
+  witnesses.clear();
+  for (const Kept &f : kept_)
+    witnesses.insert(witnesses.end(), f.events.begin(), f.events.end());
+}
+
+std::int64_t Failures::time_of(std::initializer_list<std::size_t> w) const noexcept {
+  std::int64_t at = kNever;
+  for (std::size_t x : w)
+    if (x != kNone && x < history_->events.size())
+      at = std::min(at, history_->events[x].call);
+  return at;
 }
 
 std::string to_string(MsgId id) { return fmt::format("({},{})", id.producer, id.seq); }

@@ -68,15 +68,36 @@ std::string describe(const Event &e);
 inline constexpr std::size_t kMaxWitnessedFailures = 3;
 
 /// A Failures is what a spec collects while it checks a history: how many failures it found, why
-/// the first one failed, and the events that show the first kMaxWitnessedFailures of them.
+/// the first one failed, and the events that show the first kMaxWitnessedFailures of them. Built
+/// with the history, "first" is first in time: a failure happened when the earliest of its
+/// witness events was called (a failure without witnesses comes after every other), ties going
+/// to the one added first. Built without it, "first" is the first added.
 struct Failures {
   std::size_t count = 0;
   std::string first;                  ///< the explanation of the first failure
-  std::vector<std::size_t> witnesses; ///< indices into History::events
+  std::vector<std::size_t> witnesses; ///< indices into History::events, first failure first
 
-  /// Counts one failure explained by `why`; unless kMaxWitnessedFailures came before it, keeps
-  /// its events `w` as witnesses (kNone entries left out) and `why` if it is the first.
+  /// Failures that are first in the order they are added.
+  Failures() = default;
+  /// Failures of `h` (which must outlive it) that are first in time.
+  explicit Failures(const History &h) : history_(&h) {}
+
+  /// Counts one failure explained by `why`; when it is among the first kMaxWitnessedFailures so
+  /// far, keeps its events `w` as witnesses (kNone entries left out) and `why` if it is the
+  /// first.
   void add(std::string why, std::initializer_list<std::size_t> w);
+
+private:
+  /// One of the first failures so far: when it happened, why, and the events that show it.
+  struct Kept {
+    std::int64_t at;
+    std::string why;
+    std::vector<std::size_t> events;
+  };
+  std::int64_t time_of(std::initializer_list<std::size_t> w) const noexcept;
+
+  const History *history_ = nullptr;
+  std::vector<Kept> kept_; ///< by time, then by addition; at most kMaxWitnessedFailures
 };
 
 } // namespace ipcv::spec

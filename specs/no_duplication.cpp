@@ -13,7 +13,7 @@ namespace ipcv::spec {
 
 Verdict check_no_duplication(const History &h, const Params &) {
   const MsgIndex index(h);
-  Failures bad;
+  Failures bad(h);
   for (const MsgRecord &r : index.records()) {
     if (r.sends > 1)
       return Verdict::undecided(

@@ -10,11 +10,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace ipcv::spec {
 
 Verdict check_no_phantom(const History &h, const Params &) {
   const MsgIndex index(h);
-  Failures bad;
+  Failures bad(h);
   for (std::size_t i = 0; i < h.events.size(); ++i) {
     const Event &e = h.events[i];
     if (!is_identified_receive(e))
@@ -32,15 +34,18 @@ Verdict check_no_phantom(const History &h, const Params &) {
     if (!why.empty())
       bad.add(std::move(why), {sent ? r->send : kNone, i});
   }
+  // Empty messages can only be counted: the receives past the number sent, in call order, are
+  // the ones that cannot have been sent.
   const std::size_t anon_sent = index.anon_sent_ok + index.anon_sent_pending;
   if (index.anon_received > anon_sent) {
-    const std::size_t extra = index.anon_received - anon_sent;
-    if (bad.first.empty())
-      bad.first = fmt::format("{} empty messages received but only {} sent", index.anon_received,
-                              anon_sent);
-    bad.count += extra;
-    for (std::size_t k = anon_sent; k < index.anon_receives.size() && bad.witnesses.size() < 6; ++k)
-      bad.witnesses.push_back(index.anon_receives[k]);
+    std::vector<std::size_t> by_call = index.anon_receives;
+    std::stable_sort(by_call.begin(), by_call.end(), [&](std::size_t a, std::size_t b) {
+      return h.events[a].call < h.events[b].call;
+    });
+    const std::string why =
+        fmt::format("{} empty messages received but only {} sent", index.anon_received, anon_sent);
+    for (std::size_t k = anon_sent; k < by_call.size(); ++k)
+      bad.add(why, {by_call[k]});
   }
   if (bad.count == 0)
     return Verdict::ok();

@@ -189,7 +189,7 @@ Verdict check_register(const History &h, const Params &) {
   if (std::optional<std::string> why = place_values(h, w))
     return Verdict::undecided(std::move(*why));
 
-  Failures bad;
+  Failures bad(h);
   std::vector<Read> known = judge_reads(h, w, reads, bad);
   // Reads never go back in time: per reader (program order), then across readers (real time).
   if (!went_back_per_reader(h, w, known, bad))
