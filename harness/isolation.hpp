@@ -67,8 +67,10 @@ inline constexpr std::array<EnumName<Probe>, 5> kProbeNames = {{
 constexpr std::string_view to_string(Probe p) noexcept { return name_in(kProbeNames, p); }
 
 /// A ProbeResult is the outcome of one probe on one channel: pass, fail, or skip, where a
-/// skip is either "not applicable: ..." (the channel has nothing the probe could try) or says
-/// why the probe could not run here (e.g. not root).
+/// skip is "not applicable: ..." (the channel has nothing the probe could try), "inconclusive:
+/// ..." (the probe ran, but what it saw is evidence neither way, such as a channel that damaged,
+/// lost or delayed its own messages, which other specs judge), or says why the probe could not
+/// run here (e.g. not root).
 struct ProbeResult {
   Probe probe = Probe::owner_only;
   Outcome kind = Outcome::pass;
@@ -80,7 +82,12 @@ struct ProbeResult {
   bool not_applicable() const noexcept {
     return kind == Outcome::skip && observed.starts_with(kNotApplicable);
   }
+  /// True for a skip because the probe ran but saw no evidence either way.
+  bool inconclusive() const noexcept {
+    return kind == Outcome::skip && observed.starts_with(kInconclusive);
+  }
   static constexpr std::string_view kNotApplicable = "not applicable: ";
+  static constexpr std::string_view kInconclusive = "inconclusive: ";
 };
 
 /// An IsolationReport is every probe's result on one channel.

@@ -35,6 +35,12 @@ inline ProbeResult not_applicable(Probe p, std::string why) {
   return ProbeResult{p, Outcome::skip, std::string(ProbeResult::kNotApplicable) + why};
 }
 
+/// The result of probe `p` that ran but saw evidence neither way, and what it saw instead
+/// ("receiver of A stopped on timeout after 12 of 300; ...").
+inline ProbeResult inconclusive(Probe p, std::string seen) {
+  return ProbeResult{p, Outcome::skip, std::string(ProbeResult::kInconclusive) + seen};
+}
+
 /// The symbolic name of errno value `e` ("EACCES"), or its number.
 std::string errname(int e);
 

@@ -1,9 +1,12 @@
 // The probes of what a channel shares in memory. `copy-semantics`: a message is a copy, so the
 // sender's later writes to its buffer (heap or shared) and the receiver's scribbles on what it
-// got never change a message. `nothing-else-shared`: a process of the channel maps nothing shared
-// beyond the channel's region(s) and the harness's own mappings.
+// got never change a message; it fails only on a message that arrives as exactly what the
+// sender wrote after send returned, or on a sender's buffer that changed, and any other damage
+// leaves its case inconclusive. `nothing-else-shared`: a process of the channel maps nothing
+// shared beyond the channel's region(s) and the harness's own mappings.
 #include "isolation_internal.hpp"
 
+#include "conformance.hpp"
 #include "specs/message.hpp"
 
 #include <algorithm>
@@ -33,15 +36,19 @@ const char *describe(Source s) {
 }
 
 struct CopyNotes {
-  Note bad;         ///< first message that did not arrive as sent
+  Note leak;        ///< first message that arrived as what the sender wrote after send returned
   Note sender_side; ///< what changed on the sender's side, if anything
+  Note odd;         ///< first message that did not arrive as sent, for any other reason
   std::atomic<int> intact{0};
+  std::atomic<int> odd_count{0};
 };
 
-/// A CopyRun is what the two children of copy-semantics share: the largest message, the
-/// sender's shared buffer, the notes they write and the barriers they meet at.
+/// A CopyRun is what the two children of copy-semantics share: the largest message, whether
+/// the channel is a latest-value register, the sender's shared buffer, the notes they write and
+/// the barriers they meet at.
 struct CopyRun {
   std::size_t max;
+  bool reg;
   std::byte *shared_buf;
   CopyNotes &notes;
   Barrier &sent, &taken;
@@ -59,6 +66,36 @@ std::size_t length_of(Source src, std::size_t max) {
                                        : max;
 }
 
+/// The byte the sender fills a heap block with once send returned.
+constexpr std::byte kHeapOverwrite{0x5a};
+/// The byte the sender scribbles over its small shared buffer with once send returned.
+constexpr std::byte kSharedScribble{0xa5};
+/// Bytes at the front of a freed heap block the allocator may reuse for its own bookkeeping.
+constexpr std::size_t kAllocatorBytes = 16;
+
+/// Rewrites the `len` bytes at `p`, the shared buffer message `i` was sent from, as the sender
+/// does once send returned: another valid message (shared), or a scribble (shared_small). No
+/// message with that identity is ever sent, so it cannot arrive through the channel.
+void overwrite_shared(Source src, std::uint64_t i, std::byte *p, std::size_t len) {
+  if (src == Source::shared)
+    spec::encode(kCopyProducer + 1, 1000 + i, len, std::span(p, len));
+  else
+    std::memset(p, static_cast<int>(kSharedScribble), len);
+}
+
+/// True when `got` is what the sender wrote over the `len` bytes of message `i` from `src` once
+/// send returned (for a freed heap block: but for the bytes the allocator may have reused).
+bool is_overwrite(Source src, std::uint64_t i, std::size_t len, std::span<const std::byte> got) {
+  if (got.size() != len)
+    return false;
+  if (src == Source::heap || src == Source::big_heap)
+    return len > kAllocatorBytes && std::all_of(got.begin() + kAllocatorBytes, got.end(),
+                                                [](std::byte b) { return b == kHeapOverwrite; });
+  std::vector<std::byte> planted(len);
+  overwrite_shared(src, i, planted.data(), len);
+  return std::equal(got.begin(), got.end(), planted.begin());
+}
+
 /// Sends message `i` of `len` bytes from a heap block (heap or big_heap), then overwrites and
 /// frees the block. Nothing when malloc failed.
 std::optional<Status> send_from_heap(AnySender &s, Source src, std::uint64_t i, std::size_t len) {
@@ -69,24 +106,27 @@ std::optional<Status> send_from_heap(AnySender &s, Source src, std::uint64_t i, 
     return std::nullopt;
   spec::encode(kCopyProducer, i, len, std::span(p, bytes));
   const Status st = s.send(std::span<const std::byte>(p, len), after_ms(10000));
-  std::memset(p, 0x5a, bytes);
+  std::memset(p, static_cast<int>(kHeapOverwrite), bytes);
   std::free(p);
   return st;
 }
 
-/// Sends message `i` of `len` bytes from the shared buffer of `src`, then rewrites the buffer
-/// (shared: another message; shared_small: a scribble) and keeps what it now holds in `mine`.
+/// Sends message `i` of `len` bytes from the shared buffer of `src`, then overwrites the buffer
+/// and keeps what it now holds in `mine`.
 Status send_from_shared(const CopyRun &run, AnySender &s, Source src, std::uint64_t i,
                         std::size_t len, std::vector<std::byte> &mine) {
   std::byte *p = run.buffer_of(src);
   spec::encode(kCopyProducer, i, len, std::span(p, len));
   const Status st = s.send(std::span<const std::byte>(p, len), after_ms(10000));
-  if (src == Source::shared)
-    spec::encode(kCopyProducer + 1, 1000 + i, len, std::span(p, len));
-  else
-    std::memset(p, 0xa5, len);
+  overwrite_shared(src, i, p, len);
   std::memcpy(mine.data(), p, len);
   return st;
+}
+
+/// Notes, once, the first reason a message did not arrive as sent that is not a leak.
+void note_odd(CopyNotes &notes, const std::string &why) {
+  if (notes.odd_count.fetch_add(1) == 0)
+    notes.odd.set(why);
 }
 
 /// The sender child: sends one message from each source and, once the receiver scribbled over
@@ -106,7 +146,7 @@ int send_from_each_source(const CopyRun &run, AnyInstance &inst) {
     if (!st)
       return 6;
     if (!st->ok()) {
-      run.notes.bad.set(fmt::format("send of message {} returned {}", i, st->describe()));
+      note_odd(run.notes, fmt::format("send of message {} returned {}", i, st->describe()));
       return 4;
     }
     if (!run.sent.arrive_and_wait(after_ms(10000)))
@@ -123,8 +163,33 @@ int send_from_each_source(const CopyRun &run, AnyInstance &inst) {
   return 0;
 }
 
-/// The receiver child: takes each message once it is sent, counts those that arrived exactly
-/// as sent, notes the first that did not, then scribbles over its copy. Its exit code.
+/// Judges message `i` as received (`got`): intact, the sender's overwrite (a leak), or
+/// anything else, which is noted as the reason the probe's case is inconclusive.
+void judge_copy(const CopyRun &run, std::uint64_t i, std::span<const std::byte> got) {
+  const Source src = kSources[i];
+  const spec::MsgCheck c = spec::verify(got, spec::Expectation{kCopyProducer, i});
+  if (c.status == spec::MsgStatus::ok) {
+    run.notes.intact.fetch_add(1);
+  } else if (is_overwrite(src, i, length_of(src, run.max), got)) {
+    if (run.notes.leak.get().empty())
+      run.notes.leak.set(fmt::format("message {} sent from {} arrived as what the sender wrote "
+                                     "into its buffer after send returned",
+                                     i, describe(src)));
+  } else if (run.reg && c.id && c.id->producer == kCopyProducer && c.id->seq > i &&
+             c.status == spec::MsgStatus::misdelivered) {
+    note_odd(run.notes, fmt::format("message {} was read as the later write {} (the register "
+                                    "working), so its own copy was not seen",
+                                    i, c.id->seq));
+  } else {
+    note_odd(run.notes, fmt::format("message {} sent from {} arrived {}{}", i, describe(src),
+                                    spec::to_string(c.status),
+                                    c.id ? fmt::format(" as ({}, {})", c.id->producer, c.id->seq)
+                                         : fmt::format(" ({} bytes)", got.size())));
+  }
+}
+
+/// The receiver child: takes each message once it is sent and judges it, then scribbles over
+/// its copy. Its exit code.
 int receive_each(const CopyRun &run, AnyInstance &inst) {
   auto r = inst.connect_receiver();
   if (!r)
@@ -135,22 +200,11 @@ int receive_each(const CopyRun &run, AnyInstance &inst) {
     if (!run.sent.arrive_and_wait(after_ms(10000)))
       return 5;
     RecvStatus st = (*r)->recv(buf, after_ms(10000));
-    if (!st.ok()) {
-      run.notes.bad.set(fmt::format("recv of message {} ({}) returned {}", i, describe(kSources[i]),
-                                    st.describe()));
-      return 4;
-    }
-    const spec::MsgCheck c = spec::verify(std::span<const std::byte>(buf).first(st.size),
-                                          spec::Expectation{kCopyProducer, i});
-    if (c.status == spec::MsgStatus::ok) {
-      run.notes.intact.fetch_add(1);
-    } else if (run.notes.bad.get().empty()) {
-      run.notes.bad.set(fmt::format(
-          "message {} sent from {} arrived {}{}: the receiver saw a write made after send "
-          "returned",
-          i, describe(kSources[i]), spec::to_string(c.status),
-          c.id ? fmt::format(" as ({}, {})", c.id->producer, c.id->seq) : ""));
-    }
+    if (st.ok())
+      judge_copy(run, i, std::span<const std::byte>(buf).first(st.size));
+    else
+      note_odd(run.notes, fmt::format("recv of message {} ({}) returned {}", i,
+                                      describe(kSources[i]), st.describe()));
     std::memset(buf.data(), 0xc3, buf.size()); // the receiver's own scribble
     if (!run.taken.arrive_and_wait(after_ms(10000)))
       return 5;
@@ -159,20 +213,31 @@ int receive_each(const CopyRun &run, AnyInstance &inst) {
 }
 
 /// The verdict of copy-semantics from what the children noted, how they exited (`exits`, from
-/// exits_text) and what destroy left (`left`).
+/// exits_text) and what destroy left (`left`): fail on a leak either way (or objects left after
+/// destroy), inconclusive when a message did not arrive as sent for another reason or a child
+/// did not exit cleanly, else pass.
 ProbeResult copy_verdict(const CopyNotes &notes, const std::string &exits,
                          const std::string &left) {
   constexpr Probe kP = Probe::copy_semantics;
   const int n = static_cast<int>(std::size(kSources));
-  if (!notes.bad.get().empty() || !notes.sender_side.get().empty() || !exits.empty() ||
-      !left.empty()) {
-    std::string text = notes.bad.get();
-    for (const std::string &more : {notes.sender_side.get(), exits, left})
-      if (!more.empty())
-        text += (text.empty() ? "" : "; ") + more;
-    return result(kP, Outcome::fail, text);
-  }
-  return result(kP, notes.intact.load() == n ? Outcome::pass : Outcome::fail,
+  std::string leak = notes.leak.get();
+  if (!notes.sender_side.get().empty())
+    leak += (leak.empty() ? "" : "; ") + notes.sender_side.get();
+  const bool leaked = !leak.empty();
+  if (leaked || !left.empty())
+    return conclude(kP, leaked, leaked ? std::move(leak) : "no write after send reached a message",
+                    exits, left);
+  std::string odd = notes.odd.get();
+  if (notes.odd_count.load() > 1)
+    odd += fmt::format(" (and {} more)", notes.odd_count.load() - 1);
+  if (!exits.empty())
+    odd += (odd.empty() ? "" : "; ") + exits;
+  if (!odd.empty() || notes.intact.load() != n)
+    return inconclusive(kP, fmt::format("{}; {} of {} messages arrived exactly as sent, none as "
+                                        "what the sender wrote after send returned",
+                                        odd.empty() ? "not every message was judged" : odd,
+                                        notes.intact.load(), n));
+  return result(kP, Outcome::pass,
                 fmt::format("{} of {} messages arrived exactly as sent although the sender "
                             "overwrote (and freed) each buffer once send returned: heap, "
                             "shared memory, 256 KiB heap, shared memory; the receiver's "
@@ -196,13 +261,13 @@ ProbeResult copy_semantics(const ChannelEntry &e) {
     return result(kP, Outcome::skip, "mmap of the shared buffer failed");
   SharedBlock<CopyNotes> notes;
   Barrier sent(2), taken(2);
-  const CopyRun run{max, static_cast<std::byte *>(pool), *notes, sent, taken};
+  const CopyRun run{max, is_register(e), static_cast<std::byte *>(pool), *notes, sent, taken};
   ProbeResult out;
   {
     Instance inst(e, probe_config());
     if (!inst) {
       ::munmap(pool, shared_bytes);
-      return result(kP, Outcome::fail, "prepare failed: " + inst.status().describe());
+      return inconclusive(kP, "prepare failed: " + inst.status().describe());
     }
     const pid_t tx = spawn([&] { return send_from_each_source(run, *inst); });
     const pid_t rx = spawn([&] { return receive_each(run, *inst); });
@@ -220,9 +285,34 @@ namespace {
 
 struct ShareNotes {
   Note role[2];
+  Note exchange; ///< the send or recv that did not return ok, if any
   std::atomic<int> extra{0};
   std::atomic<int> channel_maps[2] = {0, 0};
 };
+
+/// The verdict of nothing-else-shared from what the children noted, how they exited (`exits`,
+/// from exits_text) and what destroy left (`left`): fail on a mapping that is neither the
+/// channel's nor the harness's (or objects left after destroy), inconclusive when the one
+/// message did not go through or a child did not exit cleanly, else pass.
+ProbeResult share_verdict(const ShareNotes &notes, const std::string &exits,
+                          const std::string &left) {
+  constexpr Probe kP = Probe::nothing_else_shared;
+  const bool bad = notes.extra.load() > 0;
+  std::string text = bad ? "" : "shared mappings after connect and one message: ";
+  for (int k = 0; k < 2; ++k)
+    if (std::string t = notes.role[k].get(); !t.empty())
+      text += (text.empty() || text.back() == ' ' ? "" : "; ") + t;
+  if (!bad)
+    text += "; nothing else";
+  if (bad || !left.empty())
+    return conclude(kP, bad, std::move(text), exits, left);
+  std::string off = notes.exchange.get();
+  if (!exits.empty())
+    off += (off.empty() ? "" : "; ") + exits;
+  if (!off.empty())
+    return inconclusive(kP, off + "; " + text);
+  return result(kP, Outcome::pass, std::move(text));
+}
 
 } // namespace
 
@@ -265,16 +355,16 @@ ProbeResult nothing_else_shared(const ChannelEntry &e) {
     if (!connected.arrive_and_wait(after_ms(10000)))
       return 5;
     // One message each way of the endpoint's life, so lazily made mappings exist too.
+    const char *who = role == 0 ? "sender" : "receiver";
     std::vector<std::byte> buf(std::max<std::size_t>(max, 1) + 1);
-    if (s) {
-      const std::size_t n = max >= spec::kMinMessageSize
-                                ? spec::encode(kCopyProducer, 0, spec::kMinMessageSize, buf)
-                                : 0;
-      if (!s->send(std::span(buf).first(n), after_ms(10000)).ok())
-        return 4;
-    } else if (!r->recv(buf, after_ms(10000)).ok()) {
-      return 4;
-    }
+    const std::size_t n = max >= spec::kMinMessageSize
+                              ? spec::encode(kCopyProducer, 0, spec::kMinMessageSize, buf)
+                              : 0;
+    const Status st = s ? s->send(std::span(buf).first(n), after_ms(10000))
+                        : Status(r->recv(buf, after_ms(10000)));
+    if (!st.ok()) // a queue's fault, not evidence of sharing: the mappings are still listed
+      notes->exchange.set(
+          fmt::format("the {}'s {} returned {}", who, s ? "send" : "recv", st.describe()));
     std::string extra;
     int mine = 0, harness_n = 0;
     for (const auto &m : shared_maps()) {
@@ -290,7 +380,6 @@ ProbeResult nothing_else_shared(const ChannelEntry &e) {
       }
     }
     notes->channel_maps[role].store(mine);
-    const char *who = role == 0 ? "sender" : "receiver";
     if (!extra.empty()) {
       notes->extra.fetch_add(1);
       notes->role[role].set(fmt::format("the {} shares {}, which is neither the channel's region "
@@ -300,7 +389,8 @@ ProbeResult nothing_else_shared(const ChannelEntry &e) {
       notes->role[role].set(
           fmt::format("{}: {} of the harness, {} of the channel", who, harness_n, mine));
     }
-    if (!done.arrive_and_wait(after_ms(10000)))
+    // Long enough for a peer whose send or recv waited its whole 10 s deadline.
+    if (!done.arrive_and_wait(after_ms(20000)))
       return 5;
     return 0;
   };
@@ -310,14 +400,7 @@ ProbeResult nothing_else_shared(const ChannelEntry &e) {
   const auto exits = reap({tx, rx}, after_ms(30000));
   const std::string left = inst.destroy();
   const char *roles[] = {"sender", "receiver"};
-  bool bad = notes->extra.load() > 0;
-  std::string text = bad ? "" : "shared mappings after connect and one message: ";
-  for (int k = 0; k < 2; ++k)
-    if (std::string t = notes->role[k].get(); !t.empty())
-      text += (text.empty() || text.back() == ' ' ? "" : "; ") + t;
-  if (!bad)
-    text += "; nothing else";
-  return conclude(kP, bad, std::move(text), exits_text(exits, roles), left);
+  return share_verdict(*notes, exits_text(exits, roles), left);
 }
 
 } // namespace ipcv::harness::isolation_detail

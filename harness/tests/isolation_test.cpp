@@ -183,6 +183,34 @@ INSTANTIATE_TEST_SUITE_P(
                              "/dev/shm/ipcv-faulty-stats-"}),
     [](const auto &info) { return test_name(info.param.channel); });
 
+class IsolationBrokenElsewhere : public Isolation,
+                                 public ::testing::WithParamInterface<std::string> {};
+
+// A channel that damages, loses, repeats, reorders or delays its own messages breaks other
+// specs, not isolation: no probe may fail it, though one may find its case inconclusive.
+TEST_P(IsolationBrokenElsewhere, FailsNoIsolationProbe) {
+  const ChannelEntry e = entry_named(GetParam());
+  ASSERT_TRUE(e.faulty);
+  const IsolationReport r = probe_isolation(e);
+  const IsolationVerdict v = summarize(r);
+  std::string all;
+  for (const auto &l : v.probes)
+    all += "\n  " + l;
+  EXPECT_NE(v.kind, Outcome::fail) << v.explanation << all;
+  for (const auto &p : r.probes) {
+    EXPECT_NE(p.kind, Outcome::fail) << p.line();
+    if (p.kind == Outcome::skip && !p.not_applicable() && p.probe != Probe::owner_only) {
+      EXPECT_TRUE(p.inconclusive()) << p.line();
+    }
+  }
+  std::cout << e.name << ": " << to_string(v.kind) << all << "\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, IsolationBrokenElsewhere,
+                         ::testing::Values("faulty-lost-wakeup", "faulty-corrupt", "faulty-drop",
+                                           "faulty-dup", "faulty-reorder", "faulty-torn-register"),
+                         [](const auto &info) { return test_name(info.param); });
+
 TEST_F(Isolation, AnonymousObjectsHaveNoNameToTry) {
   const ProbeResult pipe = run_probe(Probe::owner_only, *find_channel("pipe"));
   EXPECT_TRUE(pipe.not_applicable()) << pipe.line();
