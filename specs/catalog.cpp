@@ -10,9 +10,9 @@
 namespace ipcv::spec {
 namespace {
 
-constexpr std::array<std::string_view, 11> kDesignOrder = {
-    "integrity",    "no-phantom",    "no-duplication", "no-loss",      "fifo",    "linearizable",
-    "bounded-wait", "end-of-stream", "isolation",      "crash-safety", "register"};
+constexpr std::array<std::string_view, 12> kDesignOrder = {
+    "integrity",    "no-phantom",    "no-duplication", "no-loss",   "fifo",         "linearizable",
+    "bounded-wait", "end-of-stream", "deadline",       "isolation", "crash-safety", "register"};
 
 std::size_t rank(std::string_view name) {
   return static_cast<std::size_t>(std::find(kDesignOrder.begin(), kDesignOrder.end(), name) -
@@ -62,6 +62,8 @@ const Spec *find_spec(std::string_view name) noexcept {
 }
 
 bool applies(const Spec &spec, const History &h) noexcept {
+  if (spec.domain == Domain::any)
+    return !h.events.empty();
   return std::any_of(h.events.begin(), h.events.end(), [&](const Event &e) {
     const bool reg = e.op == Op::write || e.op == Op::read;
     return spec.domain == Domain::registers ? reg : !reg;

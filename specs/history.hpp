@@ -49,8 +49,11 @@ struct Event {
   std::uint32_t len = 0;     ///< payload length in bytes
   std::int64_t call = 0;     ///< ns, CLOCK_MONOTONIC
   std::int64_t ret = kNever; ///< ns; kNever when res == pending
-  bool intact = true;        ///< receives/reads: the payload verified against its header
-  std::uint32_t line = 0;    ///< 1-based line in the file it was read from (0: not from a file)
+  /// ns: the call's deadline, when the recorder knows it (kNever: none recorded). A try_ call
+  /// records its call time: it must not wait at all.
+  std::int64_t deadline = kNever;
+  bool intact = true;     ///< receives/reads: the payload verified against its header
+  std::uint32_t line = 0; ///< 1-based line in the file it was read from (0: not from a file)
 
   constexpr bool pending() const noexcept { return res == Res::pending; }
   /// True when this call certainly returned before `o` was called (real-time order).
@@ -67,6 +70,9 @@ struct History {
   /// Meta "crashed": the pids killed on purpose (a crash plan). Their last call may stay
   /// pending for good, and what a killed receiver took with it cannot be observed.
   std::vector<std::uint32_t> crashed;
+  /// Meta "crashed_ns": for each pid of `crashed`, when it was last seen alive at the latest
+  /// (an upper bound on its death; the parent saw it dead then). Empty when not recorded.
+  std::vector<std::int64_t> crashed_ns;
   /// Meta "senders" / "receivers": the pids of each role, when the recorder knows them (an
   /// actor killed before its first call has no events to show its role). Roles not listed are
   /// inferred from the events: send or close makes a sender, recv a receiver.
@@ -117,11 +123,16 @@ struct Verdict {
 /// Parameters a spec may take from the command line or the meta line.
 struct Params {
   std::int64_t bound_ns = 0; ///< bounded-wait: 0 = take it from the meta line ("bound_ns")
+  std::int64_t slack_ns = 0; ///< deadline: 0 = the meta line's "slack_ns", else kDefaultSlackNs
 };
+
+/// How late after its deadline a call may return when the history does not say (meta
+/// "slack_ns"): scheduling on a busy machine delays a return by milliseconds, not by this.
+inline constexpr std::int64_t kDefaultSlackNs = 100'000'000;
 
 /// A Domain is the kind of object a spec speaks of: a queue (send/recv/close events) or a
 /// register (write/read events). A spec applies to a history that has events of its domain.
-enum class Domain : std::uint8_t { queue, registers };
+enum class Domain : std::uint8_t { queue, registers, any };
 
 /// A Spec is a named, pure checker: History -> Verdict.
 struct Spec {
@@ -129,6 +140,8 @@ struct Spec {
   std::string_view definition; ///< one sentence: "a history satisfies it when ..."
   Verdict (*check)(const History &, const Params &);
   Domain domain = Domain::queue; ///< which histories it applies to
+  /// Every channel owes it, whatever it claims (the contract itself, like `run`).
+  bool owed = false;
 };
 
 } // namespace ipcv::spec

@@ -81,6 +81,13 @@ std::optional<LineError> parse_meta(od::value v, History &h) {
           return LineError{"\"meta\": \"claims\" must be names"};
         h.claims.emplace_back(s);
       }
+    } else if (k == "crashed_ns" && t == od::json_type::array) {
+      for (auto el : val.get_array()) {
+        std::int64_t ns = 0;
+        if (el.get_int64().get(ns))
+          return LineError{"\"meta\": \"crashed_ns\" must be a list of times (ns)"};
+        h.crashed_ns.push_back(ns);
+      }
     } else if (auto *pids = pid_list(h, k); pids && t == od::json_type::array) {
       for (auto el : val.get_array()) {
         std::uint64_t pid = 0;
@@ -118,7 +125,9 @@ std::optional<LineError> finish(const Seen &seen, Event &e) {
     if (e.ret < e.call)
       return LineError{"\"ret\" is before \"call\""};
   }
-  if (!e.has_msg && ((e.op == Op::send && e.len > 0) || e.op == Op::write))
+  // A send that did not take effect may leave its identity out (an attempt repeated later).
+  const bool took_effect = e.res == Res::ok || e.pending();
+  if (!e.has_msg && ((e.op == Op::send && e.len > 0 && took_effect) || e.op == Op::write))
     return LineError{e.op == Op::write ? "missing \"val\"" : "missing \"msg\" (len > 0)"};
   return std::nullopt;
 }
@@ -178,6 +187,9 @@ public:
         if (!int64(e.ret))
           return false;
         seen.ret = true;
+      } else if (key == "deadline") {
+        if (!int64(e.deadline))
+          return false;
       } else if (key == "intact") {
         if (word("true"))
           e.intact = true;
@@ -307,6 +319,9 @@ std::optional<LineError> parse_line(od::parser &parser, const char *p, std::size
       if (v.get_int64().get(e.ret))
         return LineError{"\"ret\": expected an integer (ns)"};
       seen.ret = true;
+    } else if (key == "deadline") {
+      if (v.get_int64().get(e.deadline))
+        return LineError{"\"deadline\": expected an integer (ns)"};
     } else if (key == "intact") {
       if (v.get_bool().get(e.intact))
         return LineError{"\"intact\": expected true or false"};
@@ -444,6 +459,7 @@ std::string to_jsonl(const History &h) {
   const std::pair<const char *, const std::vector<std::uint32_t> *> lists[] = {
       {"crashed", &h.crashed}, {"senders", &h.senders}, {"receivers", &h.receivers}};
   const bool any_list =
+      !h.crashed_ns.empty() ||
       std::any_of(std::begin(lists), std::end(lists), [](auto &l) { return !l.second->empty(); });
   if (!h.meta_numbers.empty() || !h.claims.empty() || any_list) {
     out += "{\"meta\":{";
@@ -459,6 +475,16 @@ std::string to_jsonl(const History &h) {
         if (i)
           out += ',';
         put_uint(out, (*pids)[i]);
+      }
+      out += ']';
+      comma = true;
+    }
+    if (!h.crashed_ns.empty()) {
+      out += comma ? ",\"crashed_ns\":[" : "\"crashed_ns\":[";
+      for (std::size_t i = 0; i < h.crashed_ns.size(); ++i) {
+        if (i)
+          out += ',';
+        put_int(out, h.crashed_ns[i]);
       }
       out += ']';
       comma = true;
@@ -506,6 +532,10 @@ std::string to_jsonl(const History &h) {
     if (!e.pending()) {
       out += ",\"ret\":";
       put_int(out, e.ret);
+    }
+    if (e.deadline != kNever) {
+      out += ",\"deadline\":";
+      put_int(out, e.deadline);
     }
     out += ",\"res\":\"";
     out += to_string(e.res);

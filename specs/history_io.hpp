@@ -29,8 +29,9 @@ struct ReadResult {
 /// Parses the JSON Lines text of a history. Blank lines are skipped; events get their 1-based
 /// line number in Event::line. Rules beyond the JSON: "pid", "op", "call" and "res" are required;
 /// a pending call has no "ret" and every other call has one, not before its "call"; a send of a
-/// non-empty message and every write need "msg"/"val" (a send, recv or read without one is
-/// identity-less: the empty message, or a register's initial value).
+/// non-empty message that returned ok or is pending, and every write, need "msg"/"val" (a send,
+/// recv or read without one is identity-less: the empty message, a failed attempt whose message
+/// goes out again later, or a register's initial value).
 ReadResult parse_history(std::string_view text);
 
 /// Reads and parses the history file at `path`; errors start with the path
