@@ -17,6 +17,7 @@ constexpr std::size_t kCacheLine = 64;
 struct Arena::Record {
   std::int64_t call;
   std::int64_t ret;
+  std::int64_t deadline; // spec::kNever when none
   std::uint64_t seq;
   std::uint32_t producer;
   std::uint32_t len;
@@ -64,14 +65,13 @@ Arena::Arena(std::uint32_t actors, std::uint32_t capacity) : actors_(actors), ca
   if (p == MAP_FAILED)
     throw std::runtime_error("arena: mmap failed");
   base_ = static_cast<std::byte *>(p);
-  // Every header and record begins its life here, zeroed, before any actor is forked or
-  // started: the parent and each child (whose copy of the mapping is the same memory) then
-  // hold the same objects, which log() and Log::record reach through std::launder.
-  for (std::uint32_t a = 0; a < actors_; ++a) {
+  // Every header begins its life here, before any actor is forked or started: the parent and
+  // each child (whose copy of the mapping is the same memory) then hold the same objects, which
+  // log() reaches through std::launder. A record begins its life in begin(), in the actor that
+  // writes it, before the release of `count` publishes it; the pages of a large log that a
+  // short case never reaches are never touched.
+  for (std::uint32_t a = 0; a < actors_; ++a)
     new (base_ + log_bytes_ * a) Log{};
-    for (std::uint32_t i = 0; i < capacity_; ++i)
-      new (Log::record_at(*this, a, i)) Record{};
-  }
 }
 
 Arena::~Arena() { ::munmap(base_, bytes_ ? bytes_ : kCacheLine); }
@@ -81,7 +81,7 @@ Arena::Log *Arena::log(std::uint32_t actor) const noexcept {
 }
 
 Arena::Slot Arena::begin(std::uint32_t actor, spec::Op op, const spec::MsgId *msg,
-                         std::uint32_t len) noexcept {
+                         std::uint32_t len, std::int64_t deadline) noexcept {
   Log *l = log(actor);
   // Relaxed is enough since this actor is the only writer of its log's count.
   const std::uint32_t i = l->count.load(std::memory_order_relaxed);
@@ -90,7 +90,8 @@ Arena::Slot Arena::begin(std::uint32_t actor, spec::Op op, const spec::MsgId *ms
     l->overflow.store(1, std::memory_order_relaxed);
     return -1;
   }
-  Record &r = Log::record(*this, actor, i);
+  Record &r = *new (Log::record_at(*this, actor, i)) Record{};
+  r.deadline = deadline;
   r.op = static_cast<std::uint8_t>(op);
   r.has_msg = msg != nullptr;
   r.producer = msg ? msg->producer : 0;
@@ -125,6 +126,11 @@ void Arena::end(std::uint32_t actor, Slot slot, spec::Res res, const spec::MsgId
   // SYNC POINT WRITE: arena completion — without release, a reader could see done=1 with the
   // return time or result of the call still unwritten.
   r.done.store(1, std::memory_order_release);
+}
+
+void Arena::forget_id(std::uint32_t actor, Slot slot) noexcept {
+  if (slot >= 0)
+    Log::record(*this, actor, static_cast<std::uint32_t>(slot)).has_msg = 0;
 }
 
 void Arena::cancel(std::uint32_t actor, Slot slot) noexcept {
@@ -184,6 +190,7 @@ spec::History Arena::history() const {
       e.has_msg = r.has_msg != 0;
       e.msg = {r.producer, r.seq};
       e.len = r.len;
+      e.deadline = r.deadline;
       // SYNC POINT READ: arena completion (pairs with the release in end)
       if (r.done.load(std::memory_order_acquire)) {
         e.res = static_cast<spec::Res>(r.res);

@@ -25,12 +25,17 @@ public:
   /// Where one call is recorded; -1 when the actor's log is full (overflow is then flagged).
   using Slot = std::int64_t;
 
-  /// Records the start of a call by `actor` now; `msg` is known for sends.
+  /// Records the start of a call by `actor` now; `msg` is known for sends; `deadline` (ns on
+  /// the clock of now_ns(), spec::kNever for none) is the one the call was given.
   Slot begin(std::uint32_t actor, spec::Op op, const spec::MsgId *msg = nullptr,
-             std::uint32_t len = 0) noexcept;
+             std::uint32_t len = 0, std::int64_t deadline = spec::kNever) noexcept;
   /// Records the return of the call in `slot`; `msg` is what a receive returned (if any).
   void end(std::uint32_t actor, Slot slot, spec::Res res, const spec::MsgId *msg = nullptr,
            std::uint32_t len = 0, bool intact = true) noexcept;
+
+  /// Drops the message identity of the call in `slot` (a send attempt that did not take effect
+  /// and whose message goes out again in a later call, which carries the identity).
+  void forget_id(std::uint32_t actor, Slot slot) noexcept;
 
   /// Forgets the call in `slot`, which must be the actor's last one (a poll that found nothing
   /// and is not worth keeping). The log then is as if the call was never made.

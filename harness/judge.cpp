@@ -71,76 +71,38 @@ SpecOutcome judge_run(const RunResult &r) {
   return o;
 }
 
-/// `crash-safety`: after a planned SIGKILL, survivors neither hang nor see damaged messages,
-/// and completed sends arrive when no-loss is claimed.
-SpecOutcome judge_crash_safety(const ChannelEntry &e, const Workload &w, const RunResult &r,
-                               bool claimed) {
-  SpecOutcome o{kCrashSafety, Outcome::pass, claimed, "", ""};
-  const spec::History &h = r.history;
-  if (!r.crashed) {
-    o.kind = Outcome::skip;
-    o.explanation = "no participant was killed in this case";
-    return o;
-  }
-  const std::string victim = actor_name(w, *r.crashed);
-  if (r.hung) {
-    o.kind = Outcome::fail;
-    o.explanation = fmt::format("after {} was killed, a survivor hung until the watchdog", victim);
-    o.timeline = spec::render_timeline(h, pending_events(h, r.crashed));
-  } else if (auto torn = events_where(h,
-                                      [](const spec::Event &ev) {
-                                        return ev.has_msg && ev.res == Res::ok && !ev.intact &&
-                                               (ev.op == spec::Op::recv || ev.op == spec::Op::read);
-                                      });
-             !torn.empty()) {
-    o.kind = Outcome::fail;
-    o.explanation =
-        fmt::format("after {} was killed, a survivor received a damaged message", victim);
-    o.timeline = spec::render_timeline(h, torn);
-  } else if (e.claims.promises("no-loss")) {
-    if (const spec::Spec *nl = spec::find_spec("no-loss")) {
-      const spec::Verdict v = nl->check(h, spec::Params{});
-      if (v.kind == spec::Verdict::fail) {
-        o.kind = Outcome::fail;
-        o.explanation = fmt::format("after {} was killed: {}", victim, v.explanation);
-        o.timeline = spec::render_timeline(h, v.witnesses);
-      }
-    }
-  }
-  return o;
-}
-
 } // namespace
 
-bool always_claimed(const std::string &spec) { return spec == kRun || spec == kIsolation; }
+bool always_claimed(const std::string &spec) {
+  if (spec == kRun || spec == kIsolation)
+    return true;
+  const spec::Spec *s = spec::find_spec(spec);
+  return s != nullptr && s->owed;
+}
 
 std::vector<std::string> judgeable_specs() {
   std::vector<std::string> out{kRun};
   for (const auto &s : spec::catalog())
     out.emplace_back(s.name);
-  out.emplace_back(kCrashSafety);
   out.emplace_back(kIsolation);
   return out;
 }
 
 bool judgeable(std::string_view spec) {
-  return spec == kRun || spec == kCrashSafety || spec == kIsolation ||
-         spec::find_spec(spec) != nullptr;
+  return spec == kRun || spec == kIsolation || spec::find_spec(spec) != nullptr;
 }
 
-std::vector<SpecOutcome> judge(const ChannelEntry &e, const Workload &w, const RunResult &r,
+std::vector<SpecOutcome> judge(const ChannelEntry &e, const RunResult &r,
                                const std::vector<std::string> &specs) {
   std::vector<SpecOutcome> out;
   for (const auto &name : specs) {
     const bool claimed = always_claimed(name) || e.claims.promises(name);
     if (name == kRun) {
       out.push_back(judge_run(r));
-    } else if (name == kCrashSafety) {
-      out.push_back(judge_crash_safety(e, w, r, claimed));
     } else if (name == kIsolation) {
       out.push_back(
           {name, Outcome::skip, claimed, "judged once per channel by the isolation probes", ""});
-    } else if (r.crashed && !e.claims.promises(kCrashSafety)) {
+    } else if (r.crashed && name != kCrashSafety && !e.claims.promises(kCrashSafety)) {
       // A channel's claims hold among live participants; what a kill does to them is the
       // crash-safety claim, measured (not failed) where the channel does not make it.
       out.push_back({name, Outcome::skip, claimed,

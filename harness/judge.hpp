@@ -1,11 +1,11 @@
 // The judge: turns one case's RunResult into a verdict per spec, knowing what the run did
 // (a hang, a planned crash, an unexpected exit) that the pure specs cannot know. Besides the
-// catalog of specs/ it judges two things only a run can show: `crash-safety` (after a planned
-// SIGKILL, survivors neither hang nor see torn messages, and completed sends arrive when
-// no-loss is claimed) and `run` (every actor connected and exited as planned, no `error`
-// result, no arena overflow, no actor killed by the watchdog): a channel that fails `run` broke
-// the contract itself. Everything else is the catalog's: each spec reads from the history how a
-// case ended (meta "crashed", "end_ns") and decides itself what that means for it.
+// catalog of specs/ it judges what only a run can show: `run` (every actor connected and
+// exited as planned, no `error` result, no arena overflow, no actor killed by the watchdog): a
+// channel that fails `run` broke the contract itself. Everything else is the catalog's: each
+// spec reads from the history how a case ended (meta "crashed", "end_ns") and decides itself
+// what that means for it. One rule is the claims': a case with a planned kill is judged by the
+// other specs only where the channel claims crash-safety (its claims hold among the living).
 #pragma once
 
 #include "outcome.hpp"
@@ -25,14 +25,16 @@ struct SpecOutcome {
   std::string timeline;    ///< witness events of a failure, rendered
 };
 
-/// Names the engine judges beyond the catalog.
+/// The spec that says what a planned kill may do (in the catalog).
 inline constexpr const char *kCrashSafety = "crash-safety";
+/// Names the engine judges beyond the catalog.
 inline constexpr const char *kRun = "run";
 /// Judged once per channel by its probes (harness/isolation.hpp), not per case. Like `run`,
 /// every channel owes it: isolation is what the operating system promises before anything.
 inline constexpr const char *kIsolation = "isolation";
 
-/// True for the specs every channel owes whatever it claims: `run` and `isolation`.
+/// True for the specs every channel owes whatever it claims: `run`, `isolation`, and the
+/// catalog's specs marked owed (`deadline`).
 bool always_claimed(const std::string &spec);
 
 /// Every spec name the engine can judge for a channel: `run`, the catalog, `crash-safety`,
@@ -43,7 +45,7 @@ std::vector<std::string> judgeable_specs();
 bool judgeable(std::string_view spec);
 
 /// Judges `r` for each name in `specs`.
-std::vector<SpecOutcome> judge(const ChannelEntry &e, const Workload &w, const RunResult &r,
+std::vector<SpecOutcome> judge(const ChannelEntry &e, const RunResult &r,
                                const std::vector<std::string> &specs);
 
 } // namespace ipcv::harness

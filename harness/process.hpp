@@ -17,8 +17,11 @@ struct ChildExit {
   pid_t pid = -1;
   bool exited = false; ///< exited normally with `code`
   int code = 0;
-  int signal = 0;           ///< killed by this signal
-  bool timed_out = false;   ///< still running at the deadline; killed by the reaper
+  int signal = 0;         ///< killed by this signal
+  bool timed_out = false; ///< still running at the deadline; killed by the reaper
+  /// CLOCK_MONOTONIC ns at which the reaper saw it ended (an upper bound on its end; the
+  /// reaper polls every few ms at most), 0 when it was killed by the reaper.
+  std::int64_t ended_ns = 0;
   bool interrupted = false; ///< killed because the run was interrupted (by the reaper, or by the
                             ///< same signal as this process, e.g. Ctrl-C to the process group)
   bool clean() const noexcept { return exited && code == 0; }

@@ -74,6 +74,9 @@ std::vector<ChannelEntry> reference_entries() {
       entry_of<LockedQueue<Fault::dup>>(true),
       entry_of<LockedQueue<Fault::corrupt>>(true),
       entry_of<LockedQueue<Fault::lost_wakeup>>(true),
+      entry_of<LockedQueue<Fault::late_timeout>>(true),
+      entry_of<LockedQueue<Fault::deaf>>(true),
+      entry_of<LockedQueue<Fault::wrap>>(true),
       entry_of<faulty::CloseRace>(true),
       entry_of<faulty::TornRegister>(true),
       // Isolation fixtures: working channels that each break one `isolation` probe.
@@ -96,6 +99,10 @@ std::string refusal_among(const std::vector<ChannelEntry> &existing, const Chann
     if (!judgeable(s))
       return fmt::format("channel '{}' claims '{}', which is no spec (known: {})", entry.name, s,
                          fmt::join(judgeable_specs(), ", "));
+  if (entry.claims.promises(kCrashSafety) && entry.claims.peer_notice.count() < 0)
+    return fmt::format("channel '{}' claims crash-safety but declares no peer_notice (how soon "
+                       "a survivor learns that a peer died)",
+                       entry.name);
   return "";
 }
 

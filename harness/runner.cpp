@@ -6,6 +6,7 @@
 
 #include "specs/message.hpp"
 
+#include <cerrno>
 #include <csignal>
 #include <ctime>
 #include <fmt/format.h>
@@ -58,8 +59,9 @@ void place(const Workload &w, std::uint32_t actor) {
 void pause_us(std::uint32_t us) {
   if (us == 0)
     return;
-  timespec ts{0, static_cast<long>(us) * 1000};
-  ::nanosleep(&ts, nullptr);
+  timespec ts{static_cast<time_t>(us / 1'000'000), static_cast<long>(us % 1'000'000) * 1000};
+  while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
 }
 
 void backoff(std::uint32_t &spins) {
@@ -67,6 +69,11 @@ void backoff(std::uint32_t &spins) {
     ::sched_yield();
   else
     pause_us(20);
+}
+
+/// ns on the arena's clock (CLOCK_MONOTONIC, which steady_clock is on Linux) of `d`.
+std::int64_t ns_of(Deadline d) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(d.time_since_epoch()).count();
 }
 
 /// One actor's view of the case.
@@ -81,13 +88,15 @@ struct Actor {
   bool crash_here(std::uint32_t op) const {
     return may_crash && w.crash_actor && *w.crash_actor == index && w.crash_at == op;
   }
-  /// Before the call: crash now (outside) or arm a crash inside the call: at the channel's
-  /// next perturbation point, or on a timer of up to 200 µs (from the workload, so a replay
-  /// aims at the same moment).
+  /// Before the call: the planned stall, then crash now (before) or arm a crash inside the
+  /// call: at the channel's next perturbation point, or on a timer of up to 200 µs (from the
+  /// workload, so a replay aims at the same moment).
   void before_call(std::uint32_t op) const {
-    if (!crash_here(op))
+    if (w.stall_actor && *w.stall_actor == index && w.stall_at == op)
+      pause_us(w.stall_ms * 1000);
+    if (!crash_here(op) || w.crash_when == CrashAt::after)
       return;
-    if (!w.crash_inside)
+    if (w.crash_when == CrashAt::before)
       ::raise(SIGKILL);
     const std::uint64_t h = (w.perturb_seed + 1) * 0x9e3779b97f4a7c15ULL ^ (op + 1ULL) << 32;
     arm_crash_at_next_point(static_cast<std::uint32_t>((h >> 40) % 200));
@@ -95,95 +104,152 @@ struct Actor {
   /// After the call returned but before its return is recorded: an armed crash that found no
   /// perturbation point inside the channel happens here, so the call stays pending.
   void after_call(std::uint32_t op) const {
-    if (crash_here(op) && crash_still_armed())
+    if (crash_here(op) && w.crash_when == CrashAt::inside && crash_still_armed())
       ::raise(SIGKILL);
   }
+  /// Once the call's return is recorded: the crash planned right after it (after a close, the
+  /// process dies having closed cleanly).
+  void after_recorded(std::uint32_t op) const {
+    if (crash_here(op) && w.crash_when == CrashAt::after)
+      ::raise(SIGKILL);
+  }
+
+  /// The deadline of blocking call `op`: the case's, or a short one from the deadline plan
+  /// (`short_one` says which). Short: already expired, now, 1, 5 or 20 ms from now.
+  Deadline call_deadline(std::uint32_t op, bool &short_one) const {
+    std::uint64_t h = (w.deadline_seed + 1) * 0x9e3779b97f4a7c15ULL ^
+                      ((std::uint64_t{index} + 1) << 40) ^ (op + 1ULL) * 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 31;
+    short_one = w.short_deadlines != 0 && h % 100 < w.short_deadlines;
+    if (!short_one)
+      return deadline;
+    static constexpr std::chrono::microseconds kShort[] = {
+        std::chrono::microseconds(-1000), std::chrono::microseconds(0),
+        std::chrono::microseconds(1000), std::chrono::microseconds(5000),
+        std::chrono::microseconds(20000)};
+    return std::min(deadline, Clock::now() + kShort[(h >> 8) % 5]);
+  }
 };
+
+/// try_send until it takes effect or the case deadline passes. Each attempt is its own event
+/// with its call time as deadline (a try_ call must not wait); an attempt that found the
+/// channel full (or busy: timeout) is kept without the message's identity, since the message
+/// goes out again, and only within `budget`.
+Status try_send_until_done(const Actor &a, AnySender &s, std::span<const std::byte> msg,
+                           const spec::MsgId &id, std::uint32_t op, std::uint64_t &budget) {
+  const Op kind = a.reg ? Op::write : Op::send;
+  std::uint32_t spins = 0;
+  for (;;) {
+    auto slot =
+        a.arena.begin(a.index, kind, &id, static_cast<std::uint32_t>(msg.size()), Arena::now_ns());
+    const Status st = s.try_send(msg);
+    a.after_call(op);
+    const bool again = st.result == Result::full || st.result == Result::timeout;
+    if (!again || Clock::now() >= a.deadline) {
+      a.arena.end(a.index, slot, to_res(st.result));
+      return st;
+    }
+    if (budget > 0) {
+      --budget;
+      a.arena.forget_id(a.index, slot);
+      a.arena.end(a.index, slot, to_res(st.result));
+    } else {
+      a.arena.cancel(a.index, slot);
+    }
+    backoff(spins);
+  }
+}
 
 int run_sender(const Actor &a, AnySender &s, std::size_t max) {
   std::vector<std::byte> buf(std::max<std::size_t>(max, spec::kMinMessageSize));
   const std::uint32_t producer = a.index + 1;
+  std::uint64_t retry_budget = 2 * std::uint64_t{a.w.messages} + 64;
   std::uint32_t op = 0;
   for (std::uint64_t seq = 0; seq < a.w.messages; ++seq, ++op) {
     const std::size_t len = std::clamp<std::size_t>(
         a.w.size_of(seq), spec::kMinMessageSize, std::max<std::size_t>(max, spec::kMinMessageSize));
     spec::encode(producer, seq, len, buf);
     const spec::MsgId id{producer, seq};
-    a.before_call(op);
-    auto slot =
-        a.arena.begin(a.index, a.reg ? Op::write : Op::send, &id, static_cast<std::uint32_t>(len));
-    Status st;
     const std::span<const std::byte> msg(buf.data(), len);
+    a.before_call(op);
+    Status st;
+    bool short_one = false;
     if (a.w.try_ops) {
-      std::uint32_t spins = 0;
-      for (;;) {
-        st = s.try_send(msg);
-        // full, or timeout: "no effect now, a peer is mid-operation" (documented by channels
-        // that refuse to answer full when it would not be linearizable): try again.
-        if (st.result != Result::full && st.result != Result::timeout)
-          break;
-        if (Clock::now() >= a.deadline)
-          break;
-        backoff(spins);
-      }
+      st = try_send_until_done(a, s, msg, id, op, retry_budget);
     } else {
-      st = s.send(msg, a.deadline);
+      const Deadline d = a.call_deadline(op, short_one);
+      auto slot = a.arena.begin(a.index, a.reg ? Op::write : Op::send, &id,
+                                static_cast<std::uint32_t>(len), ns_of(d));
+      st = s.send(msg, d);
+      a.after_call(op);
+      a.arena.end(a.index, slot, to_res(st.result));
     }
-    a.after_call(op);
-    a.arena.end(a.index, slot, to_res(st.result));
-    if (!st.ok())
+    a.after_recorded(op);
+    if (st.ok())
+      pause_us(a.w.pace_us);
+    else if (!(short_one && st.result == Result::timeout) || Clock::now() >= a.deadline)
       return 0; // recorded; the specs judge what it means
-    pause_us(a.w.pace_us);
+    // A short deadline that passed: the message is given up, the next one goes out.
   }
   a.before_call(op);
   if (a.reg) { // a register history has writes and reads only
     s.close();
     a.after_call(op);
+    a.after_recorded(op);
     return 0;
   }
   auto slot = a.arena.begin(a.index, Op::close);
   s.close();
   a.after_call(op);
   a.arena.end(a.index, slot, Res::ok);
+  a.after_recorded(op);
   return 0;
 }
 
 int run_receiver(const Actor &a, AnyReceiver &r, std::size_t max) {
   std::vector<std::byte> buf(max + 1);
   const std::uint64_t total = static_cast<std::uint64_t>(a.w.senders) * a.w.messages;
-  // Empty results are recorded (linearizability judges them) up to a budget, so a receiver
-  // polling an idle channel cannot overflow its log.
-  std::uint64_t empty_budget = 2 * total + 64;
+  // Empty results and short timeouts are recorded (linearizability and the deadline spec judge
+  // them) up to a budget, so a receiver polling an idle channel cannot overflow its log.
+  std::uint64_t idle_budget = 2 * total + 64;
   const std::uint64_t max_reads = a.reg ? 8 * total + 256 : UINT64_MAX;
   std::uint32_t op = 0;
   std::uint32_t spins = 0;
   for (std::uint64_t reads = 0; reads < max_reads; ++reads, ++op) {
     a.before_call(op);
-    const Op kind = a.reg ? Op::read : Op::recv;
-    auto slot = a.arena.begin(a.index, kind);
-    RecvStatus st = a.w.try_ops ? r.try_recv(buf) : r.recv(buf, a.deadline);
+    bool short_one = false;
+    const Deadline d = a.w.try_ops ? Deadline{} : a.call_deadline(op, short_one);
+    auto slot = a.arena.begin(a.index, a.reg ? Op::read : Op::recv, nullptr, 0,
+                              a.w.try_ops ? Arena::now_ns() : ns_of(d));
+    RecvStatus st = a.w.try_ops ? r.try_recv(buf) : r.recv(buf, d);
     a.after_call(op);
-    if (st.result == Result::empty || (a.w.try_ops && st.result == Result::timeout)) {
-      if (empty_budget > 0) {
-        --empty_budget;
+    const bool idle =
+        st.result == Result::empty || (st.result == Result::timeout && (a.w.try_ops || short_one));
+    if (idle) {
+      if (idle_budget > 0) {
+        --idle_budget;
         a.arena.end(a.index, slot, to_res(st.result));
       } else {
         a.arena.cancel(a.index, slot);
       }
+      a.after_recorded(op);
       if (Clock::now() >= a.deadline)
         return 0;
-      backoff(spins);
+      if (a.w.try_ops)
+        backoff(spins);
       continue;
     }
     spins = 0;
     if (!st.ok()) {
       a.arena.end(a.index, slot, to_res(st.result));
+      a.after_recorded(op);
       return 0;
     }
     const auto check = spec::verify(std::span<const std::byte>(buf.data(), st.size));
     const bool intact = check.status == spec::MsgStatus::ok && st.size >= spec::kMinMessageSize;
     a.arena.end(a.index, slot, Res::ok, check.id ? &*check.id : nullptr,
                 static_cast<std::uint32_t>(st.size), intact);
+    a.after_recorded(op);
     if (a.reg && check.id && check.id->seq + 1 == a.w.messages)
       return 0; // saw the last write
   }
@@ -201,10 +267,14 @@ std::uint32_t arena_capacity(const Workload &w, bool reg) {
 void describe_case(const Workload &w, const ChannelEntry &entry, const RunOptions &o,
                    spec::History &h) {
   h.meta_numbers["bound_ns"] = static_cast<double>(std::chrono::nanoseconds(o.bound).count());
+  h.meta_numbers["slack_ns"] = static_cast<double>(std::chrono::nanoseconds(o.slack).count());
   for (std::uint32_t i = 0; i < w.actors(); ++i)
     (i < w.senders ? h.senders : h.receivers).push_back(i + 1);
   for (const auto &s : entry.claims.specs)
     h.claims.push_back(s);
+  if (entry.claims.peer_notice.count() >= 0)
+    h.meta_numbers["notice_ns"] =
+        static_cast<double>(std::chrono::nanoseconds(entry.claims.peer_notice).count());
 }
 
 /// What the watchdog found when it killed child `i`: which actors were still inside a call.
@@ -282,7 +352,8 @@ RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOption
   AnyInstance &inst = **prepared;
   Arena arena(w.actors(), arena_capacity(w, out.is_register));
   Barrier start(w.actors());
-  const Deadline deadline = Clock::now() + o.budget;
+  const Deadline deadline =
+      Clock::now() + o.budget + o.per_message * (std::uint64_t{w.senders} * w.messages);
   const bool processes = o.mode == Mode::process;
 
   auto body = [&](std::uint32_t i, AnySender *s, AnyReceiver *r) -> int {
@@ -393,8 +464,10 @@ RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOption
   }
   if (arena.overflowed())
     out.run_error += (out.run_error.empty() ? "" : "; ") + arena.overflow_text();
-  if (out.crashed)
+  if (out.crashed) {
     out.history.crashed.push_back(*out.crashed + 1);
+    out.history.crashed_ns.push_back(out.exits[*out.crashed].ended_ns);
+  }
   return out;
 }
 

@@ -25,6 +25,10 @@ struct RunOptions {
   std::chrono::milliseconds budget{2500};
   /// The bounded-wait bound written into the history's meta line.
   std::chrono::milliseconds bound{1000};
+  /// How late a call may return after its deadline (the deadline spec), into the meta line.
+  std::chrono::milliseconds slack{100};
+  /// Added to the case deadline per message of the case (long cases need the time).
+  std::chrono::microseconds per_message{50};
 };
 
 /// A RunResult is what one case produced.

@@ -27,10 +27,17 @@ std::string to_string(const Workload &w) {
     sizes += (sizes.empty() ? "" : "/") + std::to_string(z);
   std::string crash = "-";
   if (w.crash_actor)
-    crash = fmt::format("{}@{}{}", *w.crash_actor, w.crash_at, w.crash_inside ? "i" : "");
-  return fmt::format("s={},r={},m={},z={},try={},pace={},pt={}:{},cpu={},crash={}", w.senders,
+    crash = fmt::format("{}@{}{}", *w.crash_actor, w.crash_at,
+                        w.crash_when == CrashAt::inside  ? "i"
+                        : w.crash_when == CrashAt::after ? "a"
+                                                         : "");
+  std::string extra =
+      w.short_deadlines == 0 ? "" : fmt::format(",dl={}:{}", w.short_deadlines, w.deadline_seed);
+  if (w.stall_actor)
+    extra += fmt::format(",stall={}@{}:{}", *w.stall_actor, w.stall_at, w.stall_ms);
+  return fmt::format("s={},r={},m={},z={},try={},pace={},pt={}:{}{},cpu={},crash={}", w.senders,
                      w.receivers, w.messages, sizes.empty() ? "16" : sizes, w.try_ops ? 1 : 0,
-                     w.pace_us, w.perturb, w.perturb_seed, to_string(w.placement), crash);
+                     w.pace_us, w.perturb, w.perturb_seed, extra, to_string(w.placement), crash);
 }
 
 namespace {
@@ -82,6 +89,20 @@ std::optional<Workload> parse_workload(const std::string &text, std::string &err
       ok = colon != std::string_view::npos && number(val.substr(0, colon), level) && level <= 2 &&
            number(val.substr(colon + 1), w.perturb_seed);
       w.perturb = static_cast<std::uint8_t>(level);
+    } else if (key == "dl") {
+      auto colon = val.find(':');
+      unsigned pct = 0;
+      ok = colon != std::string_view::npos && number(val.substr(0, colon), pct) && pct <= 100 &&
+           number(val.substr(colon + 1), w.deadline_seed);
+      w.short_deadlines = static_cast<std::uint8_t>(pct);
+    } else if (key == "stall") {
+      const auto at = val.find('@'), colon = val.find(':');
+      std::uint32_t actor = 0;
+      ok = at != std::string_view::npos && colon != std::string_view::npos && at < colon &&
+           number(val.substr(0, at), actor) &&
+           number(val.substr(at + 1, colon - at - 1), w.stall_at) &&
+           number(val.substr(colon + 1), w.stall_ms) && w.stall_ms <= 10'000;
+      w.stall_actor = actor;
     } else if (key == "cpu") {
       if (val == "any")
         w.placement = Placement::any;
@@ -95,8 +116,10 @@ std::optional<Workload> parse_workload(const std::string &text, std::string &err
       if (val != "-") {
         auto at = val.find('@');
         std::string_view tail = at == std::string_view::npos ? "" : val.substr(at + 1);
-        w.crash_inside = !tail.empty() && tail.back() == 'i';
-        if (w.crash_inside)
+        w.crash_when = tail.ends_with('i')   ? CrashAt::inside
+                       : tail.ends_with('a') ? CrashAt::after
+                                             : CrashAt::before;
+        if (w.crash_when != CrashAt::before)
           tail.remove_suffix(1);
         std::uint32_t actor = 0;
         ok = at != std::string_view::npos && number(val.substr(0, at), actor) &&
@@ -119,6 +142,10 @@ std::optional<Workload> parse_workload(const std::string &text, std::string &err
   }
   if (w.crash_actor && *w.crash_actor >= w.actors()) {
     error = "workload: crash actor out of range";
+    return std::nullopt;
+  }
+  if (w.stall_actor && *w.stall_actor >= w.actors()) {
+    error = "workload: stall actor out of range";
     return std::nullopt;
   }
   return w;

@@ -123,6 +123,10 @@ struct Claims {
   unsigned max_receivers = 1;     ///< 1, or kMany
   std::vector<std::string> specs; ///< canonical spec names it promises ("fifo", "no-loss", ...)
   LossPolicy loss = LossPolicy::none;
+  /// With crash-safety: how soon after a peer dies a survivor that waits on it (or calls in
+  /// later) learns it, by peer_gone or eof. Negative: not declared (crash-safety then cannot
+  /// be claimed).
+  std::chrono::milliseconds peer_notice{-1};
   std::string notes; ///< one line on what holds and why (shown by `ipcverify list`)
 
   static constexpr unsigned kMany = 0xffff;

@@ -74,6 +74,7 @@ SideState look_at(const PeerSide &side, unsigned expected, bool check_alive,
 /// rest died (process liveness looked at no more than once per `every`, tracked in
 /// `next_look`), or ok when someone may still send (the caller then answers empty). The
 /// caller must re-try its receive after a non-ok answer: a sender closes after its last send.
+/// A full try_send asks the same of the receivers (any non-ok answer is peer_gone for it).
 Result senders_done(const PeerSide &senders, unsigned expected, Deadline &next_look,
                     Clock::duration every) noexcept;
 

@@ -1,6 +1,8 @@
 // Implementation of the engine (engine.hpp): rapidcheck drives generation and shrinking; the
 // property of one round is "every targeted claim holds". Once it fails and has shrunk, the
 // failing claims are recorded and the next round (new seed) targets the claims still standing.
+// Rounds of a few hundred cases follow each other until the cases or the budget run out, so
+// case sizes sweep from small to large again and again.
 #include "engine.hpp"
 #include "generators.hpp"
 
@@ -21,6 +23,11 @@ namespace {
 using harness::Outcome;
 using harness::SpecOutcome;
 using Clock = std::chrono::steady_clock;
+
+/// Cases of one rapidcheck round: sizes grow from 0 to 100 over a round.
+constexpr int kRoundCases = 200;
+/// At most this share of a campaign's time goes to long cases.
+constexpr double kLongShare = 0.2;
 
 struct Tally {
   int judged = 0;
@@ -51,11 +58,20 @@ struct SilentListener final : rc::detail::TestListener {
   void onTestFinished(const rc::detail::TestMetadata &, const rc::detail::TestResult &) override {}
 };
 
-bool budget_left(Clock::time_point start, double budget_s) {
-  return std::chrono::duration<double>(Clock::now() - start).count() < budget_s;
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
 std::string quote(const std::string &s) { return "'" + s + "'"; }
+
+harness::RunOptions run_options(const Options &o) {
+  harness::RunOptions r;
+  r.mode = o.mode;
+  r.budget = o.case_budget;
+  r.bound = o.bound;
+  r.slack = o.slack;
+  return r;
+}
 
 } // namespace
 
@@ -75,10 +91,18 @@ std::string_view to_string(SpecResult::Kind k) {
   return "skip";
 }
 
-std::string replay_command(const ChannelEntry &entry, const std::string &spec, harness::Mode mode,
+std::string replay_command(const ChannelEntry &entry, const std::string &spec, const Options &o,
                            const harness::Workload &w) {
-  return fmt::format("ipcverify run --channel {} --spec {} --mode {} --workload {}{}", entry.name,
-                     spec, harness::to_string(mode), quote(harness::to_string(w)),
+  const Options defaults;
+  std::string extra;
+  if (o.case_budget != defaults.case_budget)
+    extra += fmt::format(" --case-budget-ms {}", o.case_budget.count());
+  if (o.bound != defaults.bound)
+    extra += fmt::format(" --bound-ms {}", o.bound.count());
+  if (o.slack != defaults.slack)
+    extra += fmt::format(" --slack-ms {}", o.slack.count());
+  return fmt::format("ipcverify run --channel {} --spec {} --mode {} --workload {}{}{}", entry.name,
+                     spec, harness::to_string(o.mode), quote(harness::to_string(w)), extra,
                      entry.faulty ? " --include-faulty" : "");
 }
 
@@ -93,7 +117,10 @@ SpecResult isolation_result(const ChannelEntry &entry, const Options &o) {
   std::string probes;
   for (const auto &line : v.probes)
     probes += "  " + line + "\n";
-  if (v.kind == harness::Outcome::fail) {
+  if (harness::interrupted() != 0) {
+    res.kind = SpecResult::interrupted;
+    res.observed = "interrupted while the probes ran";
+  } else if (v.kind == harness::Outcome::fail) {
     res.kind = SpecResult::fail;
     res.counterexample = Counterexample{{}, v.explanation, probes};
     res.replay = fmt::format("ipcverify run --channel {} --spec isolation{}", entry.name,
@@ -115,7 +142,7 @@ class Campaign {
 public:
   Campaign(const ChannelEntry &entry, const Options &o)
       : entry_(entry), o_(o), specs_(o.specs.empty() ? harness::judgeable_specs() : o.specs),
-        start_(Clock::now()) {
+        run_opts_(run_options(o)), start_(Clock::now()) {
     for (const auto &s : specs_)
       if (s != harness::kIsolation && claimed(s))
         targets_.push_back(s);
@@ -127,24 +154,24 @@ public:
     space_.claims = entry.claims;
     space_.mode = o.mode;
     space_.crashes = o.crashes;
-    run_opts_.mode = o.mode;
-    run_opts_.budget = o.case_budget;
-    run_opts_.bound = o.bound;
   }
 
-  /// Rounds of generation and shrinking, each with a new seed, while budget and claims last.
-  void run() {
+  /// The isolation probes first (their time counts against the budget), then rounds of
+  /// generation and shrinking, each with a new seed, while budget and claims last.
+  CampaignResult run() {
+    const bool probes =
+        std::find(specs_.begin(), specs_.end(), harness::kIsolation) != specs_.end();
+    if (probes && harness::interrupted() == 0)
+      isolation_ = isolation_result(entry_, o_);
     load_rapidcheck_quietly();
     for (std::uint64_t seed = o_.seed; more_cases() && (measuring_ || !targets_.empty()); ++seed)
-      if (!round(seed))
-        break;
-  }
-
-  /// One cell per judged spec.
-  std::vector<SpecResult> results() const {
-    std::vector<SpecResult> out;
+      round(seed);
+    CampaignResult out;
     for (const auto &s : specs_)
-      out.push_back(s == harness::kIsolation ? isolation_cell() : cell(s));
+      out.cells.push_back(s == harness::kIsolation ? isolation_cell() : cell(s));
+    out.cases = cases_;
+    out.longest = longest_;
+    out.seconds = seconds_since(start_);
     return out;
   }
 
@@ -152,15 +179,21 @@ private:
   bool claimed(const std::string &s) const {
     return harness::always_claimed(s) || entry_.claims.promises(s);
   }
+  bool time_left() const { return seconds_since(start_) < o_.budget_s; }
   bool more_cases() const {
-    return cases_ < o_.cases && budget_left(start_, o_.budget_s) && harness::interrupted() == 0;
+    return (o_.cases == 0 || cases_ < o_.cases) && time_left() && harness::interrupted() == 0;
   }
   bool targeted(const std::string &s) const {
     return std::find(targets_.begin(), targets_.end(), s) != targets_.end();
   }
+  /// Whether the next case is long: while long cases took less than their share of the time.
+  bool next_is_long() const {
+    return o_.max_messages > space_.max_messages && cases_ > 0 &&
+           long_seconds_ < kLongShare * seconds_since(start_);
+  }
 
   /// Counts one generated case's outcomes into the tally of each spec.
-  void tally_case(const std::vector<SpecOutcome> &outcomes) {
+  void tally_case(const harness::Workload &w, const std::vector<SpecOutcome> &outcomes) {
     for (const auto &out : outcomes) {
       Tally &t = tally_[out.spec];
       if (out.kind == Outcome::skip) {
@@ -173,13 +206,12 @@ private:
         t.first_fail = out.explanation;
     }
     ++cases_;
+    longest_ = std::max(longest_, w.messages);
     if (o_.progress)
       o_.progress(cases_, broken_);
   }
 
-  /// One rapidcheck run: generated cases until a targeted claim breaks, then shrinking. Returns
-  /// false when no claim broke (or the run was cut short): the campaign is over.
-  bool round(std::uint64_t seed);
+  void round(std::uint64_t seed);
 
   /// After a shrunk failure: its broken claims get the counterexample and leave the targets.
   void adopt(const harness::Workload &w, const std::vector<SpecOutcome> &outcomes,
@@ -205,14 +237,17 @@ private:
   harness::RunOptions run_opts_;
   Clock::time_point start_;
   std::map<std::string, Tally> tally_;
+  std::optional<SpecResult> isolation_;
   int cases_ = 0, broken_ = 0;
+  std::uint32_t longest_ = 0;
+  double long_seconds_ = 0; ///< time spent in long cases
 };
 
-bool Campaign::round(std::uint64_t seed) {
+void Campaign::round(std::uint64_t seed) {
   bool shrinking = false;
   // Out of cases, time or interrupted: rapidcheck has no way to stop early, so the property
   // fails once ("stopped") and then passes every shrink candidate of that non-failure, which
-  // ends the round at once instead of generating the rest of maxSuccess cases for nothing.
+  // ends the round at once instead of generating the rest of its cases for nothing.
   bool stopped = false;
   bool shrink_cut = false; // the budget ran out while shrinking a real failure
   std::optional<std::pair<harness::Workload, std::vector<SpecOutcome>>> last_failure;
@@ -225,10 +260,12 @@ bool Campaign::round(std::uint64_t seed) {
   };
   std::map<std::string, Seen> shrink_seen; // by workload text
   auto property = [&] {
+    if (!shrinking) // a shrink candidate keeps the kind of case that failed
+      space_.long_messages = next_is_long() ? o_.max_messages : 0;
     const harness::Workload w = *gen::workload(space_);
     if (stopped)
       return;
-    if (shrinking && (!budget_left(start_, o_.budget_s) || harness::interrupted() != 0)) {
+    if (shrinking && (!time_left() || harness::interrupted() != 0)) {
       shrink_cut = true; // keep the smallest failure so far: every later candidate passes
       return;
     }
@@ -243,16 +280,19 @@ bool Campaign::round(std::uint64_t seed) {
       last_failure.emplace(w, seen->second.outcomes);
       RC_FAIL(fmt::format("broken: {}", fmt::join(seen->second.failing, ", ")));
     }
+    const auto case_start = Clock::now();
     const harness::RunResult r = harness::run_case(entry_, w, run_opts_);
     if (r.interrupted)
       return;
-    const auto outcomes = harness::judge(entry_, w, r, specs_);
+    const auto outcomes = harness::judge(entry_, r, specs_);
+    if (space_.long_messages != 0)
+      long_seconds_ += seconds_since(case_start);
     std::vector<std::string> failing;
     for (const auto &out : outcomes)
       if (out.kind == Outcome::fail && targeted(out.spec))
         failing.push_back(out.spec);
     if (!shrinking)
-      tally_case(outcomes);
+      tally_case(w, outcomes);
     if (shrinking || !failing.empty())
       shrink_seen[text] = Seen{failing, outcomes};
     if (!failing.empty()) {
@@ -263,7 +303,7 @@ bool Campaign::round(std::uint64_t seed) {
   };
   rc::detail::TestParams params;
   params.seed = seed;
-  params.maxSuccess = std::max(1, o_.cases - cases_);
+  params.maxSuccess = o_.cases == 0 ? kRoundCases : std::min(kRoundCases, o_.cases - cases_);
   params.maxSize = 100;
   rc::detail::TestMetadata meta;
   meta.id = entry_.name;
@@ -271,12 +311,12 @@ bool Campaign::round(std::uint64_t seed) {
   SilentListener listener;
   const auto result =
       rc::detail::checkProperty(rc::detail::toProperty(property), meta, params, listener);
+  space_.long_messages = 0;
   if (!result.template is<rc::detail::FailureResult>() || !last_failure || stopped)
-    return false;
+    return;
   // The last failing run is the shrunk counterexample: rapidcheck adopts every failing
   // candidate at once, so the final adoption is the one it reports.
   adopt(last_failure->first, last_failure->second, shrink_cut);
-  return !shrink_cut;
 }
 
 SpecResult Campaign::cell(const std::string &s) const {
@@ -290,7 +330,7 @@ SpecResult Campaign::cell(const std::string &s) const {
   if (t.cx) {
     res.kind = SpecResult::fail;
     res.counterexample = t.cx;
-    res.replay = replay_command(entry_, s, o_.mode, t.cx->workload);
+    res.replay = replay_command(entry_, s, o_, t.cx->workload);
   } else if (harness::interrupted() != 0) {
     res.kind = SpecResult::interrupted;
     res.observed = fmt::format("interrupted after {} cases", cases_);
@@ -311,8 +351,8 @@ SpecResult Campaign::cell(const std::string &s) const {
 }
 
 SpecResult Campaign::isolation_cell() const {
-  if (harness::interrupted() == 0)
-    return isolation_result(entry_, o_);
+  if (isolation_)
+    return *isolation_;
   SpecResult res;
   res.channel = entry_.name;
   res.spec = harness::kIsolation;
@@ -324,46 +364,50 @@ SpecResult Campaign::isolation_cell() const {
 
 } // namespace
 
-std::vector<SpecResult> run_campaign(const ChannelEntry &entry, const Options &o) {
-  Campaign c(entry, o);
-  c.run();
-  return c.results();
+CampaignResult run_campaign(const ChannelEntry &entry, const Options &o) {
+  return Campaign(entry, o).run();
 }
 
 SpecResult replay(const ChannelEntry &entry, const harness::Workload &w, const std::string &spec,
                   const Options &o, int attempts) {
   if (spec == harness::kIsolation)
     return isolation_result(entry, o);
-  harness::RunOptions run_opts;
-  run_opts.mode = o.mode;
-  run_opts.budget = o.case_budget;
-  run_opts.bound = o.bound;
+  const harness::RunOptions run_opts = run_options(o);
   SpecResult res;
   res.channel = entry.name;
   res.spec = spec;
   res.seed = o.seed;
   const bool claimed = harness::always_claimed(spec) || entry.claims.promises(spec);
   std::string skip;
-  for (int i = 0; i < attempts; ++i) {
+  int failed = 0;
+  for (int i = 0; i < attempts && harness::interrupted() == 0; ++i) {
     const auto r = harness::run_case(entry, w, run_opts);
-    const auto out = harness::judge(entry, w, r, {spec}).front();
+    if (r.interrupted)
+      break;
+    const auto out = harness::judge(entry, r, {spec}).front();
     if (out.kind == Outcome::skip) {
       skip = out.explanation;
       continue;
     }
     ++res.cases;
-    if (out.kind == Outcome::fail) {
-      res.kind = claimed ? SpecResult::fail : SpecResult::not_claimed;
+    if (out.kind == Outcome::fail && failed++ == 0) {
       res.counterexample = Counterexample{w, out.explanation, out.timeline};
-      res.replay = replay_command(entry, spec, o.mode, w);
-      res.observed = fmt::format("failed on attempt {}: {}", i + 1, out.explanation);
-      return res;
+      res.replay = replay_command(entry, spec, o, w);
     }
   }
-  res.kind = res.cases == 0 ? SpecResult::skip
-             : claimed      ? SpecResult::pass
-                            : SpecResult::not_claimed;
-  res.observed = res.cases == 0 ? skip : fmt::format("held in all {} attempts", res.cases);
+  if (harness::interrupted() != 0) {
+    res.kind = SpecResult::interrupted;
+    res.observed = fmt::format("interrupted after {} attempts; reproduced {} of {}", res.cases,
+                               failed, res.cases);
+  } else if (res.cases == 0) {
+    res.kind = SpecResult::skip;
+    res.observed = skip;
+  } else {
+    res.kind = failed == 0 ? (claimed ? SpecResult::pass : SpecResult::not_claimed)
+               : claimed   ? SpecResult::fail
+                           : SpecResult::not_claimed;
+    res.observed = fmt::format("reproduced {} of {}", failed, res.cases);
+  }
   return res;
 }
 

@@ -17,13 +17,19 @@ namespace ipcv::engine {
 /// Options of one campaign.
 struct Options {
   harness::Mode mode = harness::Mode::process;
-  int cases = 100; ///< generated cases at most (shrinking runs not counted)
+  int cases = 0; ///< generated cases at most (shrinking not counted); 0: until the budget ends
   std::uint64_t seed = 1;
-  double budget_s = 30;           ///< wall-clock budget of the campaign (shrinking included)
+  /// Wall-clock budget of the campaign: probes, cases and shrinking; it ends within the
+  /// budget plus one case, and a shrink cut short keeps the smallest failure found so far.
+  double budget_s = 30;
   std::vector<std::string> specs; ///< specs to judge; empty: every judgeable spec
   bool crashes = true;            ///< include crash plans (process mode)
   std::chrono::milliseconds case_budget{2500};
   std::chrono::milliseconds bound{1000}; ///< bounded-wait bound
+  std::chrono::milliseconds slack{100};  ///< deadline: how late a call may return
+  /// Messages per sender of the long cases (bugs that show after many messages); 0: none.
+  /// Long cases get at most a fifth of the budget.
+  std::uint32_t max_messages = 100000;
   /// Called after each generated case: (cases done, claims broken so far).
   std::function<void(int, int)> progress;
 };
@@ -55,16 +61,25 @@ struct SpecResult {
 
 std::string_view to_string(SpecResult::Kind k);
 
-/// Runs a campaign against `entry` and returns one result per judged spec.
-std::vector<SpecResult> run_campaign(const ChannelEntry &entry, const Options &o);
+/// A CampaignResult is one channel's row of the verdict matrix and what the campaign did.
+struct CampaignResult {
+  std::vector<SpecResult> cells; ///< one per judged spec
+  int cases = 0;                 ///< generated cases run (shrinking not counted)
+  std::uint32_t longest = 0;     ///< the most messages per sender of one case run
+  double seconds = 0;            ///< wall time, probes and shrinking included
+};
 
-/// Runs `w` up to `attempts` times (a race need not show on every run), judging `spec`;
-/// the result fails on the first attempt that breaks it.
+/// Runs a campaign against `entry`.
+CampaignResult run_campaign(const ChannelEntry &entry, const Options &o);
+
+/// Runs `w` `attempts` times (a race need not show on every run), judging `spec`; the result
+/// fails when any attempt broke it, and says how often: "reproduced 7 of 10".
 SpecResult replay(const ChannelEntry &entry, const harness::Workload &w, const std::string &spec,
                   const Options &o, int attempts);
 
-/// The one-line command that replays a counterexample.
-std::string replay_command(const ChannelEntry &entry, const std::string &spec, harness::Mode mode,
+/// The one-line command that replays a counterexample: the workload and every option that
+/// shaped the case (mode, and the case budget, bound and slack when not the defaults).
+std::string replay_command(const ChannelEntry &entry, const std::string &spec, const Options &o,
                            const harness::Workload &w);
 
 } // namespace ipcv::engine

@@ -5,6 +5,43 @@
 
 namespace ipcv::gen {
 
+namespace {
+
+/// `g` drawn at full size. rapidcheck scales inRange (and what is built on it) with the size,
+/// which grows from 0 over a round: a decision of chance ("one case in four") must not depend
+/// on it, or early cases never crash, stall or perturb. Shrinking still goes toward the lower
+/// bound.
+template <class G> auto full(G g) { return rc::gen::resize(100, std::move(g)); }
+
+/// rc::gen::weightedOneOf, drawn at full size.
+template <class T>
+rc::Gen<T> full_weighted(std::initializer_list<std::pair<std::size_t, rc::Gen<T>>> pairs) {
+  return full(rc::gen::weightedOneOf<T>(pairs));
+}
+
+/// The crash plan of a case: who dies and when. Channels that claim crash-safety are killed in
+/// a third of process-mode cases (the claim is what is tested), the others in one case in
+/// eight (measured only). Every kind of moment is reached: before the first call, inside a
+/// send or a receive, between calls while the peer waits (with pacing), right after a close.
+void crash_plan(const WorkloadSpace &space, harness::Workload &w) {
+  if (!space.crashes || space.mode != harness::Mode::process)
+    return;
+  const int one_in = space.claims.promises("crash-safety") ? 3 : 8;
+  if (*full(rc::gen::inRange(0, one_in)) != one_in - 1) // shrinks to 0: no crash
+    return;
+  w.crash_actor = *full(rc::gen::inRange<std::uint32_t>(0, w.actors()));
+  const bool sender = *w.crash_actor < w.senders;
+  w.crash_when = *full(rc::gen::element(harness::CrashAt::before, harness::CrashAt::inside,
+                                        harness::CrashAt::after));
+  // A sender's operations are its messages, then its close (operation `messages`), which a
+  // third of a sender's crash plans aim at.
+  const auto any_op = full(rc::gen::inRange<std::uint32_t>(0, w.messages + 1));
+  w.crash_at = sender ? *full_weighted<std::uint32_t>({{2, any_op}, {1, rc::gen::just(w.messages)}})
+                      : *any_op;
+}
+
+} // namespace
+
 rc::Gen<harness::Workload> workload(const WorkloadSpace &space) {
   return rc::gen::exec([space] {
     using harness::Placement;
@@ -22,26 +59,39 @@ rc::Gen<harness::Workload> workload(const WorkloadSpace &space) {
     };
     w.senders = *rc::gen::inRange<std::uint32_t>(1, side(space.claims.max_senders) + 1);
     w.receivers = *rc::gen::inRange<std::uint32_t>(1, side(space.claims.max_receivers) + 1);
-    w.messages = *rc::gen::inRange<std::uint32_t>(1, grown(space.max_messages) + 1);
+    const bool long_case = space.long_messages > space.max_messages;
+    w.messages = long_case ? *full(rc::gen::inRange<std::uint32_t>(1, space.long_messages + 1))
+                           : *rc::gen::inRange<std::uint32_t>(1, grown(space.max_messages) + 1);
     const std::uint32_t lo = 16;
-    const std::uint32_t hi =
-        static_cast<std::uint32_t>(std::max<std::size_t>(space.claims.max_message, lo));
+    // Long cases move many small messages: a million of the largest would be a bandwidth test.
+    const std::uint32_t hi = static_cast<std::uint32_t>(std::max<std::size_t>(
+        std::min<std::size_t>(space.claims.max_message, long_case ? 256 : SIZE_MAX), lo));
     // Edge sizes (the minimum and the maximum) are as likely as everything in between.
     const auto size = rc::gen::weightedOneOf<std::uint32_t>(
         {{2, rc::gen::just(lo)}, {2, rc::gen::just(hi)}, {3, rc::gen::inRange(lo, hi + 1)}});
     w.sizes = *rc::gen::resize(
         4, rc::gen::nonEmpty(rc::gen::container<std::vector<std::uint32_t>>(size)));
-    w.try_ops = *rc::gen::inRange(0, 3) == 2; // shrinks to blocking calls
-    w.pace_us = *rc::gen::weightedOneOf<std::uint32_t>(
-        {{4, rc::gen::just<std::uint32_t>(0)}, {1, rc::gen::inRange<std::uint32_t>(1, 200)}});
-    w.perturb = static_cast<std::uint8_t>(*rc::gen::inRange(0, 3));
-    w.perturb_seed = w.perturb ? *rc::gen::inRange<std::uint64_t>(1, 1u << 30) : 0;
-    w.placement = *rc::gen::element(Placement::any, Placement::spread, Placement::one_core);
-    if (space.crashes && space.mode == harness::Mode::process && *rc::gen::inRange(0, 4) == 3) {
-      w.crash_actor = *rc::gen::inRange<std::uint32_t>(0, w.actors());
-      w.crash_at = *rc::gen::inRange<std::uint32_t>(0, w.messages + 1);
-      w.crash_inside = *rc::gen::arbitrary<bool>();
+    w.try_ops = *full(rc::gen::inRange(0, 3)) == 2; // shrinks to blocking calls
+    w.pace_us = long_case
+                    ? 0
+                    : *full_weighted<std::uint32_t>({{4, rc::gen::just<std::uint32_t>(0)},
+                                                     {1, rc::gen::inRange<std::uint32_t>(1, 200)}});
+    w.perturb = static_cast<std::uint8_t>(*full(rc::gen::inRange(0, long_case ? 2 : 3)));
+    w.perturb_seed = w.perturb ? *full(rc::gen::inRange<std::uint64_t>(1, 1u << 30)) : 0;
+    // Short deadlines in two cases of five: receives on an empty channel, sends on a full one,
+    // deadlines that pass while a peer is slow or gone. Shrinks to none.
+    w.short_deadlines = static_cast<std::uint8_t>(
+        *full_weighted<int>({{3, rc::gen::just(0)}, {2, rc::gen::element(10, 30, 60, 100)}}));
+    w.deadline_seed = w.short_deadlines ? *full(rc::gen::inRange<std::uint64_t>(1, 1u << 30)) : 0;
+    // A slow peer in one case of four: a stall of 5 to 500 ms before one operation, so that
+    // the others wait on an empty or a full channel while their deadlines pass.
+    if (!long_case && *full(rc::gen::inRange(0, 4)) == 3) {
+      w.stall_actor = *full(rc::gen::inRange<std::uint32_t>(0, w.actors()));
+      w.stall_at = *full(rc::gen::inRange<std::uint32_t>(0, w.messages + 1));
+      w.stall_ms = *full(rc::gen::element<std::uint32_t>(5, 50, 200, 500));
     }
+    w.placement = *full(rc::gen::element(Placement::any, Placement::spread, Placement::one_core));
+    crash_plan(space, w);
     return w;
   });
 }

@@ -17,6 +17,10 @@ struct WorkloadSpace {
   bool crashes = true;          ///< include crash plans (process mode only)
   std::uint32_t max_actors = 3; ///< per side
   std::uint32_t max_messages = 64;
+  /// When non-zero, a long case: up to this many messages per sender (small messages, pacing
+  /// and long perturbation sleeps off), for bugs that show only after many messages. The
+  /// campaign decides which cases are long.
+  std::uint32_t long_messages = 0;
 };
 
 /// Workloads for a channel with these claims.

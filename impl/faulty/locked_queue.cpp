@@ -24,6 +24,7 @@ struct QueueShared {
   std::atomic<std::uint32_t> items_seq; // bumped when a message is added (receivers wait)
   std::atomic<std::uint32_t> space_seq; // bumped when a message is removed (senders wait)
   std::uint32_t head, count, sent;
+  std::uint16_t seq16; // faulty-wrap's sequence number
   std::uint32_t senders, senders_closed, receivers, receivers_closed;
   struct Slot {
     std::uint32_t len;
@@ -41,7 +42,14 @@ void unlock(QueueShared *s) { pthread_mutex_unlock(&s->mu); }
 
 /// Sleeps while `w` == seen, until `d`; false when `d` had passed (no sleep). Any other return
 /// sends the caller back to re-check under the lock, a timed-out sleep included.
-bool wait(std::atomic<std::uint32_t> &w, std::uint32_t seen, Deadline d) {
+template <Fault F> bool wait(std::atomic<std::uint32_t> &w, std::uint32_t seen, Deadline d) {
+  if constexpr (F == Fault::late_timeout) {
+    // BUG: sleeps a whole slice and looks at the deadline only between slices.
+    if (Clock::now() >= d)
+      return false;
+    futex::wait_for(w, seen, std::chrono::milliseconds(250));
+    return true;
+  }
   return futex::wait_until(w, seen, d) != futex::Wake::expired;
 }
 
@@ -68,6 +76,11 @@ template <Fault F> Claims LockedQueue<F>::claims() {
   c.max_senders = Claims::kMany;
   c.max_receivers = Claims::kMany;
   c.specs = spec_names(kQueueSpecs);
+  if constexpr (F == Fault::deaf) {
+    // BUG: claims what it does not do; nothing here ever looks at a peer's process.
+    c.specs.emplace_back("crash-safety");
+    c.peer_notice = std::chrono::milliseconds(10);
+  }
   c.notes = "deliberately broken fixture (see impl/faulty/locked_queue.hpp)";
   return c;
 }
@@ -137,6 +150,12 @@ Status LockedQueue<F>::Sender::send(std::span<const std::byte> msg, Deadline d) 
       // BUG (dup): an acknowledgement "lost" at half capacity makes the send go out again.
       if (F == Fault::dup && s_->count == kCapacity / 2)
         put(s_, msg, false);
+      // BUG (wrap): the message on which the 16-bit sequence wraps is dropped, reported sent.
+      if (F == Fault::wrap && ++s_->seq16 == 0) {
+        --s_->count; // the slot put() just filled is free again: the next message overwrites it
+        unlock(s_);
+        return Result::ok;
+      }
       s_->items_seq.fetch_add(1);
       unlock(s_);
       futex::wake_all(s_->items_seq);
@@ -150,7 +169,7 @@ Status LockedQueue<F>::Sender::send(std::span<const std::byte> msg, Deadline d) 
     }
     const std::uint32_t seen = s_->space_seq.load();
     unlock(s_);
-    if (!wait(s_->space_seq, seen, d))
+    if (!wait<F>(s_->space_seq, seen, d))
       return d == Deadline{} ? Result::full : Result::timeout;
   }
 }
@@ -203,7 +222,7 @@ RecvStatus LockedQueue<F>::Receiver::recv(std::span<std::byte> buf, Deadline d) 
       ::nanosleep(&backoff, nullptr);
       seen = s_->items_seq.load();
     }
-    if (!wait(s_->items_seq, seen, d))
+    if (!wait<F>(s_->items_seq, seen, d))
       return Status{d == Deadline{} ? Result::empty : Result::timeout};
   }
 }
@@ -224,5 +243,8 @@ template struct LockedQueue<Fault::reorder>;
 template struct LockedQueue<Fault::dup>;
 template struct LockedQueue<Fault::corrupt>;
 template struct LockedQueue<Fault::lost_wakeup>;
+template struct LockedQueue<Fault::late_timeout>;
+template struct LockedQueue<Fault::deaf>;
+template struct LockedQueue<Fault::wrap>;
 
 } // namespace ipcv::faulty

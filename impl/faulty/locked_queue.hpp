@@ -7,6 +7,12 @@
 //   faulty-corrupt      the payload is copied after the slot is published (torn under contention)
 //   faulty-lost-wakeup  the receiver samples the wake-up word after dropping the lock, so a
 //                       send in between is never seen and the receiver sleeps to its deadline
+//   faulty-late-timeout a blocked call sleeps whole 250 ms slices and looks at its deadline
+//                       only between them, so a short deadline is overrun by up to a slice
+//   faulty-deaf         claims crash-safety but never notices a dead peer: a survivor blocked
+//                       on it waits out its deadline and answers timeout
+//   faulty-wrap         a 16-bit sequence number: the message on which it wraps (every 65536th
+//                       of the queue) is dropped and reported sent; only long cases reach it
 // They are registered with `faulty = true`: listed and run only with --include-faulty.
 #pragma once
 
@@ -18,18 +24,30 @@
 namespace ipcv::faulty {
 
 /// Which bug a LockedQueue carries.
-enum class Fault : std::uint8_t { drop, reorder, dup, corrupt, lost_wakeup };
+enum class Fault : std::uint8_t {
+  drop,
+  reorder,
+  dup,
+  corrupt,
+  lost_wakeup,
+  late_timeout,
+  deaf,
+  wrap
+};
 
 /// The shared block of a LockedQueue.
 struct QueueShared;
 
 /// LockedQueue is a mutex-guarded bounded queue with the bug `F` built in.
 template <Fault F> struct LockedQueue {
-  static constexpr std::string_view kName = F == Fault::drop      ? "faulty-drop"
-                                            : F == Fault::reorder ? "faulty-reorder"
-                                            : F == Fault::dup     ? "faulty-dup"
-                                            : F == Fault::corrupt ? "faulty-corrupt"
-                                                                  : "faulty-lost-wakeup";
+  static constexpr std::string_view kName = F == Fault::drop           ? "faulty-drop"
+                                            : F == Fault::reorder      ? "faulty-reorder"
+                                            : F == Fault::dup          ? "faulty-dup"
+                                            : F == Fault::corrupt      ? "faulty-corrupt"
+                                            : F == Fault::lost_wakeup  ? "faulty-lost-wakeup"
+                                            : F == Fault::late_timeout ? "faulty-late-timeout"
+                                            : F == Fault::deaf         ? "faulty-deaf"
+                                                                       : "faulty-wrap";
   struct Address {
     QueueShared *shared = nullptr;
   };

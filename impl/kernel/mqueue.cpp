@@ -64,6 +64,7 @@ Claims MqueueChannel::claims() {
   c.max_senders = Claims::kMany;
   c.max_receivers = Claims::kMany;
   c.specs = spec_names(kQueueSpecs, {"crash-safety"});
+  c.peer_notice = std::chrono::milliseconds(kSliceMs); // the peer table is read between slices
   c.notes = "one priority, so FIFO; eof/peer_gone noticed within a 10 ms slice";
   return c;
 }

@@ -42,6 +42,7 @@ Claims PipeChannel::claims() {
   c.max_senders = Claims::kMany;
   c.max_receivers = 1;
   c.specs = spec_names(kQueueSpecs, {"crash-safety"});
+  c.peer_notice = std::chrono::milliseconds(0); // the kernel closes a dead process's ends at once
   c.notes = "frames of <= PIPE_BUF bytes are written atomically: many senders, one receiver";
   return c;
 }

@@ -18,6 +18,7 @@ Claims SeqpacketChannel::claims() {
   c.max_senders = Claims::kMany;
   c.max_receivers = Claims::kMany;
   c.specs = spec_names(kQueueSpecs, {"crash-safety"});
+  c.peer_notice = std::chrono::milliseconds(0); // the kernel closes a dead process's ends at once
   c.notes = "the kernel queues each packet whole: many senders, many receivers";
   return c;
 }

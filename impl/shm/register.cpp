@@ -13,6 +13,7 @@ template <RegionKind K> Claims ShmRegister<K>::claims() {
   c.max_senders = 1;
   c.max_receivers = Claims::kMany;
   c.specs = {"register", "integrity", "crash-safety"};
+  c.peer_notice = std::chrono::duration_cast<std::chrono::milliseconds>(kSlice);
   c.loss = LossPolicy::drop_oldest;
   c.notes = "latch seqlock (two copies): reads never torn nor blocked by the writer; a read "
             "does not consume; empty before the first write";

@@ -13,6 +13,7 @@ template <RegionKind K> Claims ShmSpsc<K>::claims() {
   c.max_senders = 1;
   c.max_receivers = 1;
   c.specs = spec_names(kQueueSpecs, {"crash-safety"});
+  c.peer_notice = std::chrono::duration_cast<std::chrono::milliseconds>(kSlice); // wait.hpp
   c.notes = "byte ring in shared memory, futex wake-ups; capacity counts max-size messages "
             "(small ones fit in far larger numbers); peer death noticed within 5 ms";
   return c;
@@ -75,9 +76,15 @@ template <RegionKind K>
 Status ShmSpsc<K>::Sender::try_send(std::span<const std::byte> msg) noexcept {
   if (!is_open())
     return {Result::error, EBADF, "sender is closed"};
+  auto *l = layout_of<SpscLayout>(map_);
   Status s = p_.try_push(msg);
   if (s.ok())
-    notify(layout_of<SpscLayout>(map_)->data);
+    notify(l->data);
+  // Full: a receiver that closed or died never makes room, so a poller must learn it (the
+  // receivers' liveness is looked at no more than once per kSlice).
+  else if (s.result == Result::full &&
+           senders_done(l->peers.receivers, a_.receivers, next_look_, kSlice) != Result::ok)
+    return Result::peer_gone;
   return s;
 }
 

@@ -53,6 +53,7 @@ template <RegionKind K> struct ShmSpsc : RegionLifecycle {
   private:
     SpscProducer p_;
     Address a_;
+    Deadline next_look_{}; // when a full try_send next looks at the receivers' liveness
   };
 
   /// A Receiver is the consumer half plus its mapping and peer slot.
