@@ -1,5 +1,6 @@
 // Implementation of the judge (judge.hpp).
 #include "judge.hpp"
+#include "races.hpp"
 
 #include "specs/catalog.hpp"
 #include "specs/timeline.hpp"
@@ -71,10 +72,29 @@ SpecOutcome judge_run(const RunResult &r) {
   return o;
 }
 
+/// `race-free`: the ThreadSanitizer build saw no data race in the case's processes.
+SpecOutcome judge_race_free(const RunResult &r, Mode mode) {
+  SpecOutcome o{kRaceFree, Outcome::pass, true, "", ""};
+  if (!r.race_report.empty()) {
+    o.kind = Outcome::fail;
+    o.explanation = "ThreadSanitizer reported a data race in the channel's code";
+    o.timeline = r.race_report + "\n";
+  } else if (!race_checking()) {
+    o.kind = Outcome::skip;
+    o.explanation = "this build has no ThreadSanitizer: run the TSan build (make verify-tsan) "
+                    "with --mode thread";
+  } else if (mode == Mode::process) {
+    o.kind = Outcome::skip;
+    o.explanation = "ThreadSanitizer sees races between the threads of one process only: run "
+                    "with --mode thread";
+  }
+  return o;
+}
+
 } // namespace
 
 bool always_claimed(const std::string &spec) {
-  if (spec == kRun || spec == kIsolation)
+  if (spec == kRun || spec == kIsolation || spec == kRaceFree)
     return true;
   const spec::Spec *s = spec::find_spec(spec);
   return s != nullptr && s->owed;
@@ -84,12 +104,14 @@ std::vector<std::string> judgeable_specs() {
   std::vector<std::string> out{kRun};
   for (const auto &s : spec::catalog())
     out.emplace_back(s.name);
+  out.emplace_back(kRaceFree);
   out.emplace_back(kIsolation);
   return out;
 }
 
 bool judgeable(std::string_view spec) {
-  return spec == kRun || spec == kIsolation || spec::find_spec(spec) != nullptr;
+  return spec == kRun || spec == kIsolation || spec == kRaceFree ||
+         spec::find_spec(spec) != nullptr;
 }
 
 std::vector<SpecOutcome> judge(const ChannelEntry &e, const RunResult &r,
@@ -99,6 +121,8 @@ std::vector<SpecOutcome> judge(const ChannelEntry &e, const RunResult &r,
     const bool claimed = always_claimed(name) || e.claims.promises(name);
     if (name == kRun) {
       out.push_back(judge_run(r));
+    } else if (name == kRaceFree) {
+      out.push_back(judge_race_free(r, r.mode));
     } else if (name == kIsolation) {
       out.push_back(
           {name, Outcome::skip, claimed, "judged once per channel by the isolation probes", ""});

@@ -29,6 +29,9 @@ struct SpecOutcome {
 inline constexpr const char *kCrashSafety = "crash-safety";
 /// Names the engine judges beyond the catalog.
 inline constexpr const char *kRun = "run";
+/// Every channel owes it: a ThreadSanitizer build saw no data race in a case (skip in a
+/// build without TSan, and in process mode, where TSan cannot see between processes).
+inline constexpr const char *kRaceFree = "race-free";
 /// Judged once per channel by its probes (harness/isolation.hpp), not per case. Like `run`,
 /// every channel owes it: isolation is what the operating system promises before anything.
 inline constexpr const char *kIsolation = "isolation";

@@ -8,6 +8,7 @@
 #include "impl/faulty/close_race.hpp"
 #include "impl/faulty/isolation_faults.hpp"
 #include "impl/faulty/locked_queue.hpp"
+#include "impl/faulty/relaxed_ring.hpp"
 #include "impl/faulty/torn_register.hpp"
 #include "impl/kernel/mqueue.hpp"
 #include "impl/kernel/pipe.hpp"
@@ -78,6 +79,7 @@ std::vector<ChannelEntry> reference_entries() {
       entry_of<LockedQueue<Fault::deaf>>(true),
       entry_of<LockedQueue<Fault::wrap>>(true),
       entry_of<faulty::CloseRace>(true),
+      entry_of<faulty::RelaxedRing>(true),
       entry_of<faulty::TornRegister>(true),
       // Isolation fixtures: working channels that each break one `isolation` probe.
       entry_of<faulty::QueueWith<faulty::PrepareFault::world_readable>>(true),

@@ -3,6 +3,7 @@
 #include "arena.hpp"
 #include "interrupt.hpp"
 #include "perturb_plan.hpp"
+#include "races.hpp"
 
 #include "specs/message.hpp"
 
@@ -19,6 +20,7 @@ namespace {
 
 constexpr int kExitConnect = 20;
 constexpr int kExitBarrier = 21;
+constexpr int kExitRaceReported = 66; // ThreadSanitizer's exit status after a report
 constexpr auto kGrace = std::chrono::milliseconds(3000);
 
 using spec::Op;
@@ -336,6 +338,7 @@ std::string actor_name(const Workload &w, std::uint32_t actor) {
 RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOptions &o) {
   RunResult out;
   out.is_register = entry.claims.promises("register");
+  out.mode = o.mode;
   if (interrupted() != 0) {
     out.interrupted = true;
     return out;
@@ -367,10 +370,12 @@ RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOption
     return rc;
   };
 
+  const std::string races = race_report_base(); // a TSan build: where the reports go
   std::vector<pid_t> pids;
   if (processes) {
     for (std::uint32_t i = 0; i < w.actors(); ++i) {
       pids.push_back(spawn([&, i]() -> int {
+        report_races_to(races);
         std::unique_ptr<AnySender> s;
         std::unique_ptr<AnyReceiver> r;
         if (i < w.senders) {
@@ -392,6 +397,7 @@ RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOption
     // Thread mode: one host process runs every actor on a thread, so a hung case can still be
     // killed by the watchdog and the parent stays clean.
     pids.push_back(spawn([&]() -> int {
+      report_races_to(races);
       std::vector<std::unique_ptr<AnySender>> ss;
       std::vector<std::unique_ptr<AnyReceiver>> rs;
       for (std::uint32_t i = 0; i < w.actors(); ++i) {
@@ -435,6 +441,7 @@ RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOption
   });
   const std::int64_t reaped_ns = Arena::now_ns();
   inst.destroy();
+  out.race_report = collect_race_reports(races);
   out.history = arena.history();
   describe_case(w, entry, o, out.history);
   if (stopped_ns != 0) // the pending calls count as blocked until the case was stopped
@@ -454,6 +461,8 @@ RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOption
       out.run_error += (out.run_error.empty() ? "" : "; ") + watchdog_text(w, arena, processes, i);
     } else if (processes && w.crash_actor && *w.crash_actor == i && e.signal == SIGKILL) {
       out.crashed = static_cast<std::uint32_t>(i);
+    } else if (e.exited && e.code == kExitRaceReported && !out.race_report.empty()) {
+      continue; // ThreadSanitizer's exit status: race-free says what it saw
     } else if (!e.clean()) {
       const char *why = e.exited && e.code == kExitConnect   ? " (connect failed)"
                         : e.exited && e.code == kExitBarrier ? " (a peer never reached the start)"

@@ -9,6 +9,8 @@
 #include <string>
 #include <sys/wait.h>
 
+#include "harness/races.hpp"
+
 namespace {
 
 struct Outcome {
@@ -139,6 +141,27 @@ TEST(Cli, RunWritesTheJsonReport) {
   EXPECT_EQ(j["results"][0]["verdict"], "fail");
   EXPECT_NE(j["results"][0]["replay"].get<std::string>().find("--workload"), std::string::npos);
   EXPECT_EQ(j["results"][1]["verdict"], "pass");
+}
+
+} // namespace
+
+namespace {
+
+// A relaxed publication passes every run of the default build on x86; only the ThreadSanitizer
+// build sees it, as a `race-free` failure with its stacks. Elsewhere race-free says why it
+// cannot be judged, and the run passes.
+TEST(Cli, RaceFreeIsJudgedByTheTsanBuildOnly) {
+  const Outcome o = run("run --include-faulty --channel faulty-relaxed-publish --spec race-free "
+                        "--mode thread --time-budget 60 --max-messages 0 --seed 3");
+  if (ipcv::harness::race_checking()) {
+    EXPECT_EQ(o.status, 1) << o.out;
+    EXPECT_NE(o.out.find("FAIL faulty-relaxed-publish × race-free"), std::string::npos) << o.out;
+    EXPECT_NE(o.out.find("data race"), std::string::npos) << o.out;
+    EXPECT_NE(o.out.find("relaxed_ring.cpp"), std::string::npos) << "no stack into the fixture";
+  } else {
+    EXPECT_EQ(o.status, 0) << o.out;
+    EXPECT_NE(o.out.find("skip"), std::string::npos) << o.out;
+  }
 }
 
 } // namespace
