@@ -40,7 +40,7 @@ inline constexpr const char *kIsolation = "isolation";
 /// catalog's specs marked owed (`deadline`).
 bool always_claimed(const std::string &spec);
 
-/// Every spec name the engine can judge for a channel: `run`, the catalog, `crash-safety`,
+/// Every spec name the engine can judge for a channel: `run`, the catalog, `race-free`,
 /// `isolation`.
 std::vector<std::string> judgeable_specs();
 

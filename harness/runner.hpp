@@ -39,10 +39,10 @@ struct RunResult {
   bool interrupted = false;             ///< the run was interrupted: nothing here is evidence
   std::optional<std::uint32_t> crashed; ///< actor killed by the crash plan, as planned
   std::string run_error;                ///< setup failure, arena overflow, an unexpected exit
-  std::string race_report; ///< a ThreadSanitizer build: the first race report of the case
-  std::string hang_note;   ///< why the case was stopped before the watchdog, if so
-  bool is_register = false;
-  Mode mode = Mode::process; ///< write/read events instead of send/recv
+  std::string race_report;   ///< a ThreadSanitizer build: the first race report of the case
+  std::string hang_note;     ///< why the case was stopped before the watchdog, if so
+  bool is_register = false;  ///< write/read events instead of send/recv
+  Mode mode = Mode::process; ///< how the actors ran
 };
 
 /// Runs `w` against a fresh instance of `entry` and returns the history. Never throws for a

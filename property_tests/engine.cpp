@@ -213,15 +213,50 @@ private:
 
   void round(std::uint64_t seed);
 
-  /// After a shrunk failure: its broken claims get the counterexample and leave the targets.
-  void adopt(const harness::Workload &w, const std::vector<SpecOutcome> &outcomes,
-             bool shrink_cut) {
-    for (const auto &out : outcomes) {
+  /// Runs `w` up to `n` times, until `enough` of them broke `spec` again: {broke, ran}.
+  std::pair<int, int> reproductions(const harness::Workload &w, const std::string &spec, int n,
+                                    int enough) {
+    int k = 0, ran = 0;
+    for (; ran < n && k < enough && harness::interrupted() == 0; ++ran) {
+      const harness::RunResult r = harness::run_case(entry_, w, run_opts_);
+      if (r.interrupted)
+        break;
+      k += harness::judge(entry_, r, {spec}).front().kind == Outcome::fail;
+    }
+    return {k, ran};
+  }
+
+  /// After a shrunk failure: its broken claims get the counterexample and leave the targets. A
+  /// race need not show on every run, and shrinking keeps a candidate that failed once: the
+  /// shrunk workload is run again up to kCheckRuns times, and when it broke the claim in fewer
+  /// than half of them the first failing workload is tried too, and the one that reproduces
+  /// better is kept. The counterexample says how often it reproduced.
+  void adopt(const std::pair<harness::Workload, std::vector<SpecOutcome>> &shrunk,
+             const std::pair<harness::Workload, std::vector<SpecOutcome>> &first, bool shrink_cut) {
+    constexpr int kCheckRuns = 5, kEnough = 3;
+    for (const auto &out : shrunk.second) {
       auto it = std::find(targets_.begin(), targets_.end(), out.spec);
       if (out.kind != Outcome::fail || it == targets_.end())
         continue;
-      tally_[out.spec].cx = Counterexample{w, out.explanation, out.timeline, shrink_cut};
+      Counterexample cx{shrunk.first, out.explanation, out.timeline, shrink_cut};
+      auto again = reproductions(shrunk.first, out.spec, kCheckRuns, kEnough);
+      if (again.first < kEnough &&
+          harness::to_string(first.first) != harness::to_string(shrunk.first)) {
+        const auto f = std::find_if(first.second.begin(), first.second.end(),
+                                    [&](const SpecOutcome &o) { return o.spec == out.spec; });
+        if (f != first.second.end() && f->kind == Outcome::fail)
+          if (const auto a0 = reproductions(first.first, out.spec, kCheckRuns, kEnough);
+              a0.first > again.first) {
+            cx = Counterexample{first.first, f->explanation, f->timeline, false};
+            cx.note = "the smallest failing workload reproduced less often; this one is the "
+                      "first that failed";
+            again = a0;
+          }
+      }
+      cx.reproduced = again.first;
+      cx.reruns = again.second;
       targets_.erase(it);
+      tally_[out.spec].cx = std::move(cx);
       ++broken_;
     }
   }
@@ -250,7 +285,7 @@ void Campaign::round(std::uint64_t seed) {
   // ends the round at once instead of generating the rest of its cases for nothing.
   bool stopped = false;
   bool shrink_cut = false; // the budget ran out while shrinking a real failure
-  std::optional<std::pair<harness::Workload, std::vector<SpecOutcome>>> last_failure;
+  std::optional<std::pair<harness::Workload, std::vector<SpecOutcome>>> last_failure, first_failure;
   // Shrinking often proposes a workload it already tried (a change to a value the workload
   // does not use, such as the seed of an unused plan); a hang costs a whole bound per run,
   // so each distinct workload runs once while shrinking and its verdict is reused.
@@ -296,6 +331,8 @@ void Campaign::round(std::uint64_t seed) {
     if (shrinking || !failing.empty())
       shrink_seen[text] = Seen{failing, outcomes};
     if (!failing.empty()) {
+      if (!shrinking)
+        first_failure.emplace(w, outcomes);
       shrinking = true;
       last_failure.emplace(w, outcomes);
       RC_FAIL(fmt::format("broken: {}", fmt::join(failing, ", ")));
@@ -316,7 +353,7 @@ void Campaign::round(std::uint64_t seed) {
     return;
   // The last failing run is the shrunk counterexample: rapidcheck adopts every failing
   // candidate at once, so the final adoption is the one it reports.
-  adopt(last_failure->first, last_failure->second, shrink_cut);
+  adopt(*last_failure, first_failure ? *first_failure : *last_failure, shrink_cut);
 }
 
 SpecResult Campaign::cell(const std::string &s) const {
@@ -380,7 +417,9 @@ SpecResult replay(const ChannelEntry &entry, const harness::Workload &w, const s
   const bool claimed = harness::always_claimed(spec) || entry.claims.promises(spec);
   std::string skip;
   int failed = 0;
-  for (int i = 0; i < attempts && harness::interrupted() == 0; ++i) {
+  // Every one of `attempts` runs, to say how often it reproduces; when none did, on until the
+  // first that does, up to five times as many (a narrow race).
+  for (int i = 0; i < (failed == 0 ? 5 * attempts : attempts) && harness::interrupted() == 0; ++i) {
     const auto r = harness::run_case(entry, w, run_opts);
     if (r.interrupted)
       break;

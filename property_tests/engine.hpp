@@ -36,12 +36,19 @@ struct Options {
 
 /// A Counterexample is the minimal failing case found for one spec.
 struct Counterexample {
+  Counterexample() = default;
+  Counterexample(harness::Workload w, std::string why, std::string events, bool cut = false)
+      : workload(std::move(w)), explanation(std::move(why)), timeline(std::move(events)),
+        shrink_cut(cut) {}
   harness::Workload workload;
   std::string explanation;
   std::string timeline;
   /// Shrinking stopped at the time budget (or an interrupt): the smallest failing workload
   /// found so far, not necessarily a minimal one.
   bool shrink_cut = false;
+  int reproduced = -1; ///< runs of `reruns` that broke the claim again when it was found
+  int reruns = 0;      ///< runs made to see that: up to 5, ending once 3 broke it
+  std::string note;    ///< why this workload rather than the smallest, when so
 };
 
 /// The result of one spec on one channel: one cell of the verdict matrix.
@@ -72,8 +79,9 @@ struct CampaignResult {
 /// Runs a campaign against `entry`.
 CampaignResult run_campaign(const ChannelEntry &entry, const Options &o);
 
-/// Runs `w` `attempts` times (a race need not show on every run), judging `spec`; the result
-/// fails when any attempt broke it, and says how often: "reproduced 7 of 10".
+/// Runs `w` `attempts` times (a race need not show on every run), judging `spec`, and when no
+/// attempt broke it on until the first that does, up to five times as many; the result fails
+/// when any attempt broke it, and says how often: "reproduced 7 of 10".
 SpecResult replay(const ChannelEntry &entry, const harness::Workload &w, const std::string &spec,
                   const Options &o, int attempts);
 

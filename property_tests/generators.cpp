@@ -83,12 +83,12 @@ rc::Gen<harness::Workload> workload(const WorkloadSpace &space) {
     w.short_deadlines = static_cast<std::uint8_t>(
         *full_weighted<int>({{3, rc::gen::just(0)}, {2, rc::gen::element(10, 30, 60, 100)}}));
     w.deadline_seed = w.short_deadlines ? *full(rc::gen::inRange<std::uint64_t>(1, 1u << 30)) : 0;
-    // A slow peer in one case of four: a stall of 5 to 500 ms before one operation, so that
+    // A slow peer in one case of eight: a stall of 5 to 250 ms before one operation, so that
     // the others wait on an empty or a full channel while their deadlines pass.
-    if (!long_case && *full(rc::gen::inRange(0, 4)) == 3) {
+    if (!long_case && *full(rc::gen::inRange(0, 8)) == 7) {
       w.stall_actor = *full(rc::gen::inRange<std::uint32_t>(0, w.actors()));
       w.stall_at = *full(rc::gen::inRange<std::uint32_t>(0, w.messages + 1));
-      w.stall_ms = *full(rc::gen::element<std::uint32_t>(5, 50, 200, 500));
+      w.stall_ms = *full(rc::gen::element<std::uint32_t>(5, 50, 250));
     }
     w.placement = *full(rc::gen::element(Placement::any, Placement::spread, Placement::one_core));
     crash_plan(space, w);

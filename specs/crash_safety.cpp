@@ -116,11 +116,13 @@ void noticed_in_time(const History &h, Op op, std::int64_t gone, std::int64_t no
       continue;
     const std::int64_t due = std::max(e.call, gone) + notice + slack;
     const std::int64_t back = e.pending() ? end : e.ret;
-    if (e.pending() ? end > due : (not_now(e) && back > due))
-      bad.add(fmt::format("{} {} {} after its peer's death was certain, and never learned it",
-                          describe(e), e.pending() ? "still waited" : "timed out",
-                          ms(back - std::max(e.call, gone))),
-              {i});
+    // A message is not a death to learn of; any other answer after `due` came late.
+    if (e.pending() ? end > due : (e.res != Res::ok && back > due))
+      bad.add(
+          fmt::format("{} {} {} after its peer's death was certain", describe(e),
+                      e.pending() ? "still waited" : fmt::format("answered {}", to_string(e.res)),
+                      ms(back - std::max(e.call, gone))),
+          {i});
     else if (!e.pending() && not_now(e) && e.call > gone + notice + slack)
       bad.add(fmt::format("{} was called {} after its peer's death and answered {} instead of "
                           "learning it",
@@ -144,8 +146,9 @@ Verdict check_crash_safety(const History &h, const Params &p) {
               {v.witnesses.empty() ? kNone : v.witnesses.front(),
                v.witnesses.size() < 2 ? kNone : v.witnesses[1]});
   if (const std::int64_t notice = meta_or(h, "notice_ns", -1); notice >= 0) {
-    const std::int64_t slack =
-        p.slack_ns > 0 ? p.slack_ns : meta_or(h, "slack_ns", kDefaultSlackNs);
+    std::int64_t slack = p.slack_ns > 0 ? p.slack_ns : meta_or(h, "slack_ns", 0);
+    if (slack <= 0)
+      slack = kDefaultSlackNs;
     std::int64_t end = 0;
     for (const Event &e : h.events)
       end = std::max({end, e.call, e.pending() ? e.call : e.ret});

@@ -14,11 +14,16 @@ std::string counterexample_text(const engine::SpecResult &r) {
   const auto &c = *r.counterexample;
   if (r.spec == harness::kIsolation) // probes, not a workload
     return fmt::format("{}\nprobes:\n{}", c.explanation, c.timeline);
-  return fmt::format("workload: {}{}\n{}\n{}", harness::to_string(c.workload),
-                     c.shrink_cut ? "  (shrinking stopped at the time budget: the smallest "
-                                    "failing workload found so far)"
-                                  : "",
-                     c.explanation, c.timeline);
+  std::string notes;
+  if (c.shrink_cut)
+    notes += "shrinking stopped at the time budget: the smallest failing workload found so far; ";
+  if (!c.note.empty())
+    notes += c.note + "; ";
+  if (c.reruns > 0)
+    notes +=
+        fmt::format("it broke the claim again in {} of {} runs when found", c.reproduced, c.reruns);
+  return fmt::format("workload: {}\n{}{}\n{}", harness::to_string(c.workload),
+                     notes.empty() ? "" : "(" + notes + ")\n", c.explanation, c.timeline);
 }
 
 bool any_interrupted(const std::vector<Row> &rows) {

@@ -86,9 +86,14 @@ template <RegionKind K>
 Status ShmMpmc<K>::Sender::try_send(std::span<const std::byte> msg) noexcept {
   if (!is_open())
     return {Result::error, EBADF, "sender is closed"};
+  auto *l = layout_of<MpmcLayout>(map_);
   Status s = q_.try_push(msg);
   if (s.ok())
-    notify(layout_of<MpmcLayout>(map_)->data);
+    notify(l->data);
+  // Full: receivers that all closed or died never make room (as shm-spsc's try_send).
+  else if (s.result == Result::full &&
+           senders_done(l->peers.receivers, a_.receivers, next_look_, kSlice) != Result::ok)
+    return Result::peer_gone;
   return s;
 }
 

@@ -55,6 +55,7 @@ template <RegionKind K> struct ShmMpmc : RegionLifecycle {
   private:
     MpmcQueue q_;
     Address a_;
+    Deadline next_look_{}; // when a full try_send next looks at the receivers' liveness
   };
 
   /// A Receiver is a view of the queue plus its mapping and peer slot.

@@ -79,7 +79,7 @@ TEST_P(FaultyFixture, IsCaughtByItsSpecAndReplays) {
   o.budget_s = 120;
   o.specs = {f.spec};
   o.crashes = f.crashes;
-  o.max_messages = 0; // long cases: see LongCasesFindABugAfterManyMessages
+  o.max_messages = 0; // long cases cost seconds each: faulty-wrap is timed by bench/catch_time.sh
   o.case_budget = std::chrono::milliseconds(f.case_budget_ms);
   o.bound = std::chrono::milliseconds(f.bound_ms);
   const auto results = run_campaign(*e, o);
@@ -91,7 +91,7 @@ TEST_P(FaultyFixture, IsCaughtByItsSpecAndReplays) {
   EXPECT_FALSE(r.counterexample->timeline.empty()) << "a failure must show its witnesses";
   EXPECT_NE(r.replay.find("--workload"), std::string::npos);
   EXPECT_NE(r.replay.find("--include-faulty"), std::string::npos);
-  const SpecResult again = replay(*e, r.counterexample->workload, f.spec, o, 5);
+  const SpecResult again = replay(*e, r.counterexample->workload, f.spec, o, 3);
   EXPECT_EQ(again.kind, SpecResult::fail)
       << "the replay of " << harness::to_string(r.counterexample->workload)
       << " did not fail: " << again.observed;
@@ -125,6 +125,8 @@ INSTANTIATE_TEST_SUITE_P(
         Fixture{"faulty-lost-wakeup", "bounded-wait", harness::Mode::thread},
         Fixture{"faulty-late-timeout", "deadline", harness::Mode::process},
         Fixture{"faulty-late-timeout", "deadline", harness::Mode::thread},
+        Fixture{"faulty-torn-register", "register", harness::Mode::process, false, 0},
+        Fixture{"faulty-torn-register", "register", harness::Mode::thread, false, 0},
         // A dead peer it never notices: each failing case waits out its deadline,
         // so cases are kept short.
         Fixture{"faulty-deaf", "crash-safety", harness::Mode::process, true, 300, 600, 300},
