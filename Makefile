@@ -58,7 +58,7 @@ verify: deps
 	@$(MAKE) --no-print-directory build
 	$(BUILD)/bin/ipcverify verify
 	@mkdir -p $(BUILD)/report
-	$(BUILD)/bin/ipcverify run --time-budget $(VERIFY_BUDGET) --cases 1000 \
+	$(BUILD)/bin/ipcverify run --time-budget $(VERIFY_BUDGET) \
 	  --json $(BUILD)/report/report.json --markdown $(BUILD)/report/report.md
 	@echo "report: $(BUILD)/report/report.json, $(BUILD)/report/report.md"
 
