@@ -335,6 +335,164 @@ std::string actor_name(const Workload &w, std::uint32_t actor) {
                            : fmt::format("receiver {}", actor - w.senders + 1);
 }
 
+namespace {
+
+/// One endpoint of actor `i` of `w`: its sender (senders come first) or its receiver.
+struct Endpoints {
+  std::unique_ptr<AnySender> sender;
+  std::unique_ptr<AnyReceiver> receiver;
+};
+bool connect_actor(AnyInstance &inst, const Workload &w, std::uint32_t i, Endpoints &out) {
+  if (i < w.senders) {
+    auto c = inst.connect_sender();
+    if (c)
+      out.sender = std::move(*c);
+    return static_cast<bool>(c);
+  }
+  auto c = inst.connect_receiver();
+  if (c)
+    out.receiver = std::move(*c);
+  return static_cast<bool>(c);
+}
+
+/// A CaseRun is one run_case: a prepared instance, the arena, the actors, what came of them.
+class CaseRun {
+public:
+  CaseRun(const ChannelEntry &entry, const Workload &w, const RunOptions &o, AnyInstance &inst,
+          RunResult &out)
+      : entry_(entry), w_(w), o_(o), inst_(inst), out_(out),
+        arena_(w.actors(), arena_capacity(w, out.is_register)), start_(w.actors()),
+        deadline_(Clock::now() + o.budget +
+                  o.per_message * (std::uint64_t{w.senders} * w.messages)),
+        processes_(o.mode == Mode::process) {}
+
+  void run() {
+    const std::vector<pid_t> pids = processes_ ? spawn_processes() : spawn_thread_host();
+    inst_.detach();
+    out_.exits = reap(pids, deadline_ + kGrace, [&] {
+      if (auto stuck = stuck_receiver(w_, arena_, out_.is_register, o_.bound)) {
+        stopped_ns_ = Arena::now_ns();
+        out_.hang_note = std::move(*stuck);
+        return true;
+      }
+      return false;
+    });
+    reaped_ns_ = Arena::now_ns();
+    inst_.destroy();
+    out_.race_report = collect_race_reports(races_);
+    out_.history = arena_.history();
+    describe_case(w_, entry_, o_, out_.history);
+    if (stopped_ns_ != 0) // the pending calls count as blocked until the case was stopped
+      out_.history.meta_numbers["end_ns"] = static_cast<double>(stopped_ns_);
+    account_exits();
+  }
+
+private:
+  /// Actor `i`'s life once connected: the start barrier, its plan, its calls.
+  int body(std::uint32_t i, AnySender *s, AnyReceiver *r) {
+    place(w_, i);
+    Actor a{w_, i, arena_, deadline_, out_.is_register, processes_};
+    if (!start_.arrive_and_wait(deadline_))
+      return kExitBarrier;
+    install_perturbation(w_.perturb, w_.perturb_seed, i);
+    const std::size_t max = entry_.claims.max_message;
+    const int rc = s ? run_sender(a, *s, max) : run_receiver(a, *r, max);
+    remove_perturbation();
+    return rc;
+  }
+
+  /// Process mode: every actor forked, connecting in its own process.
+  std::vector<pid_t> spawn_processes() {
+    std::vector<pid_t> pids;
+    for (std::uint32_t i = 0; i < w_.actors(); ++i)
+      pids.push_back(spawn([&, i]() -> int {
+        report_races_to(races_);
+        Endpoints e;
+        if (!connect_actor(inst_, w_, i, e))
+          return kExitConnect;
+        inst_.detach();
+        return body(i, e.sender.get(), e.receiver.get());
+      }));
+    return pids;
+  }
+
+  /// Thread mode: one host process runs every actor on a thread, so a hung case can still be
+  /// killed by the watchdog and the parent stays clean.
+  std::vector<pid_t> spawn_thread_host() {
+    return {spawn([&]() -> int {
+      report_races_to(races_);
+      std::vector<Endpoints> ends(w_.actors());
+      for (std::uint32_t i = 0; i < w_.actors(); ++i)
+        if (!connect_actor(inst_, w_, i, ends[i]))
+          return kExitConnect;
+      inst_.detach();
+      std::vector<std::thread> threads;
+      std::vector<int> codes(w_.actors(), 0);
+      for (std::uint32_t i = 0; i < w_.actors(); ++i)
+        threads.emplace_back(
+            [&, i] { codes[i] = body(i, ends[i].sender.get(), ends[i].receiver.get()); });
+      for (auto &t : threads)
+        t.join();
+      for (int c : codes)
+        if (c != 0)
+          return c;
+      return 0;
+    })};
+  }
+
+  /// What each child's end says: the planned crash, an interrupt, the watchdog, a race report,
+  /// or a failure of the channel (`run`).
+  void account_exits() {
+    for (std::size_t i = 0; i < out_.exits.size(); ++i) {
+      const ChildExit &e = out_.exits[i];
+      if (e.interrupted) {
+        out_.interrupted = true;
+      } else if (e.timed_out && stopped_ns_ != 0) {
+        continue; // stopped early on purpose: the spec that fails says why
+      } else if (e.timed_out) {
+        out_.hung = true;
+        out_.history.meta_numbers["end_ns"] = static_cast<double>(reaped_ns_);
+        add_error(watchdog_text(w_, arena_, processes_, i));
+      } else if (processes_ && w_.crash_actor && *w_.crash_actor == i && e.signal == SIGKILL) {
+        out_.crashed = static_cast<std::uint32_t>(i);
+      } else if (e.exited && e.code == kExitRaceReported && !out_.race_report.empty()) {
+        continue; // ThreadSanitizer's exit status: race-free says what it saw
+      } else if (!e.clean()) {
+        const char *why = e.exited && e.code == kExitConnect   ? " (connect failed)"
+                          : e.exited && e.code == kExitBarrier ? " (a peer never reached the start)"
+                                                               : "";
+        const std::string who =
+            processes_ ? actor_name(w_, static_cast<std::uint32_t>(i)) : "thread host";
+        add_error(fmt::format("{}: {}{}", who, e.describe(), why));
+      }
+    }
+    if (arena_.overflowed())
+      add_error(arena_.overflow_text());
+    if (out_.crashed) {
+      out_.history.crashed.push_back(*out_.crashed + 1);
+      out_.history.crashed_ns.push_back(out_.exits[*out_.crashed].ended_ns);
+    }
+  }
+
+  void add_error(const std::string &text) {
+    out_.run_error += (out_.run_error.empty() ? "" : "; ") + text;
+  }
+
+  const ChannelEntry &entry_;
+  const Workload &w_;
+  const RunOptions &o_;
+  AnyInstance &inst_;
+  RunResult &out_;
+  Arena arena_;
+  Barrier start_;
+  const Deadline deadline_;
+  const bool processes_;
+  const std::string races_ = race_report_base(); // a TSan build: where the reports go
+  std::int64_t stopped_ns_ = 0, reaped_ns_ = 0;
+};
+
+} // namespace
+
 RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOptions &o) {
   RunResult out;
   out.is_register = entry.claims.promises("register");
@@ -343,7 +501,6 @@ RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOption
     out.interrupted = true;
     return out;
   }
-  const std::size_t max = entry.claims.max_message;
   Config cfg;
   cfg.senders = w.senders;
   cfg.receivers = w.receivers;
@@ -352,131 +509,7 @@ RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOption
     out.run_error = "prepare: " + prepared.status().describe();
     return out;
   }
-  AnyInstance &inst = **prepared;
-  Arena arena(w.actors(), arena_capacity(w, out.is_register));
-  Barrier start(w.actors());
-  const Deadline deadline =
-      Clock::now() + o.budget + o.per_message * (std::uint64_t{w.senders} * w.messages);
-  const bool processes = o.mode == Mode::process;
-
-  auto body = [&](std::uint32_t i, AnySender *s, AnyReceiver *r) -> int {
-    place(w, i);
-    Actor a{w, i, arena, deadline, out.is_register, processes};
-    if (!start.arrive_and_wait(deadline))
-      return kExitBarrier;
-    install_perturbation(w.perturb, w.perturb_seed, i);
-    int rc = s ? run_sender(a, *s, max) : run_receiver(a, *r, max);
-    remove_perturbation();
-    return rc;
-  };
-
-  const std::string races = race_report_base(); // a TSan build: where the reports go
-  std::vector<pid_t> pids;
-  if (processes) {
-    for (std::uint32_t i = 0; i < w.actors(); ++i) {
-      pids.push_back(spawn([&, i]() -> int {
-        report_races_to(races);
-        std::unique_ptr<AnySender> s;
-        std::unique_ptr<AnyReceiver> r;
-        if (i < w.senders) {
-          auto c = inst.connect_sender();
-          if (!c)
-            return kExitConnect;
-          s = std::move(*c);
-        } else {
-          auto c = inst.connect_receiver();
-          if (!c)
-            return kExitConnect;
-          r = std::move(*c);
-        }
-        inst.detach();
-        return body(i, s.get(), r.get());
-      }));
-    }
-  } else {
-    // Thread mode: one host process runs every actor on a thread, so a hung case can still be
-    // killed by the watchdog and the parent stays clean.
-    pids.push_back(spawn([&]() -> int {
-      report_races_to(races);
-      std::vector<std::unique_ptr<AnySender>> ss;
-      std::vector<std::unique_ptr<AnyReceiver>> rs;
-      for (std::uint32_t i = 0; i < w.actors(); ++i) {
-        if (i < w.senders) {
-          auto c = inst.connect_sender();
-          if (!c)
-            return kExitConnect;
-          ss.push_back(std::move(*c));
-        } else {
-          auto c = inst.connect_receiver();
-          if (!c)
-            return kExitConnect;
-          rs.push_back(std::move(*c));
-        }
-      }
-      inst.detach();
-      std::vector<std::thread> threads;
-      std::vector<int> codes(w.actors(), 0);
-      for (std::uint32_t i = 0; i < w.actors(); ++i)
-        threads.emplace_back([&, i] {
-          codes[i] = i < w.senders ? body(i, ss[i].get(), nullptr)
-                                   : body(i, nullptr, rs[i - w.senders].get());
-        });
-      for (auto &t : threads)
-        t.join();
-      for (int c : codes)
-        if (c != 0)
-          return c;
-      return 0;
-    }));
-  }
-  inst.detach();
-  std::int64_t stopped_ns = 0;
-  out.exits = reap(pids, deadline + kGrace, [&] {
-    if (auto stuck = stuck_receiver(w, arena, out.is_register, o.bound)) {
-      stopped_ns = Arena::now_ns();
-      out.hang_note = std::move(*stuck);
-      return true;
-    }
-    return false;
-  });
-  const std::int64_t reaped_ns = Arena::now_ns();
-  inst.destroy();
-  out.race_report = collect_race_reports(races);
-  out.history = arena.history();
-  describe_case(w, entry, o, out.history);
-  if (stopped_ns != 0) // the pending calls count as blocked until the case was stopped
-    out.history.meta_numbers["end_ns"] = static_cast<double>(stopped_ns);
-
-  for (std::size_t i = 0; i < out.exits.size(); ++i) {
-    const ChildExit &e = out.exits[i];
-    const std::string who =
-        processes ? actor_name(w, static_cast<std::uint32_t>(i)) : "thread host";
-    if (e.interrupted) {
-      out.interrupted = true;
-    } else if (e.timed_out && stopped_ns != 0) {
-      continue; // stopped early on purpose: the spec that fails says why
-    } else if (e.timed_out) {
-      out.hung = true;
-      out.history.meta_numbers["end_ns"] = static_cast<double>(reaped_ns);
-      out.run_error += (out.run_error.empty() ? "" : "; ") + watchdog_text(w, arena, processes, i);
-    } else if (processes && w.crash_actor && *w.crash_actor == i && e.signal == SIGKILL) {
-      out.crashed = static_cast<std::uint32_t>(i);
-    } else if (e.exited && e.code == kExitRaceReported && !out.race_report.empty()) {
-      continue; // ThreadSanitizer's exit status: race-free says what it saw
-    } else if (!e.clean()) {
-      const char *why = e.exited && e.code == kExitConnect   ? " (connect failed)"
-                        : e.exited && e.code == kExitBarrier ? " (a peer never reached the start)"
-                                                             : "";
-      out.run_error +=
-          fmt::format("{}{}: {}{}", out.run_error.empty() ? "" : "; ", who, e.describe(), why);
-    }
-  }
-  if (arena.overflowed())
-    out.run_error += (out.run_error.empty() ? "" : "; ") + arena.overflow_text();
-  if (out.crashed) {
-    out.history.crashed.push_back(*out.crashed + 1);
-    out.history.crashed_ns.push_back(out.exits[*out.crashed].ended_ns);
-  }
+  CaseRun(entry, w, o, **prepared, out).run();
   return out;
 }
 
