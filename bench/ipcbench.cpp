@@ -132,6 +132,67 @@ std::string result_text(const Measurement &m) {
   return fmt::format("{:.4g} msgs/s, {:.3f} GB/s ({} messages)", m.msgs_per_s, m.gbps, m.count);
 }
 
+/// The channels named by --channel (all that are not fixtures when none), without repeats;
+/// false after a one-line message on an unknown name.
+bool choose_channels(const Options &o, std::vector<const ChannelEntry *> &chosen) {
+  if (o.channels.empty()) {
+    for (const auto &e : channels())
+      if (!e.faulty)
+        chosen.push_back(&e);
+    return true;
+  }
+  for (const auto &name : o.channels) {
+    const ChannelEntry *e = find_channel(name);
+    if (e == nullptr) {
+      std::string known;
+      for (const auto &c : channels())
+        known += (known.empty() ? "" : ", ") + c.name;
+      fmt::print(stderr, "ipcbench: unknown channel '{}' (registered: {})\n", name, known);
+      return false;
+    }
+    if (std::find(chosen.begin(), chosen.end(), e) == chosen.end())
+      chosen.push_back(e);
+  }
+  return true;
+}
+
+/// The sizes of --size (the defaults when none); false after a one-line message on a bad one.
+bool choose_sizes(const Options &o, std::vector<std::size_t> &sizes) {
+  for (const auto &text : o.sizes) {
+    auto s = parse_size(text);
+    if (!s || *s < 8) {
+      fmt::print(stderr,
+                 "ipcbench: --size {}: want a byte count of at least 8 (the sequence "
+                 "number), e.g. 64, 4K, 1MiB\n",
+                 text);
+      return false;
+    }
+    if (std::find(sizes.begin(), sizes.end(), *s) == sizes.end())
+      sizes.push_back(*s);
+  }
+  if (sizes.empty())
+    sizes = o.quick ? kQuickSizes
+                    : std::vector<std::size_t>(kDefaultSizes.begin(), kDefaultSizes.end());
+  return true;
+}
+
+/// The baselines measured again at the end folded into those of the start: the best of both,
+/// and a note when the cache-line round trip moved by more than a quarter (a busy machine).
+void fold_end_baselines(Baselines &base, const Baselines &end) {
+  const double lo = std::min(base.cacheline_rtt_ns, end.cacheline_rtt_ns);
+  const double hi = std::max(base.cacheline_rtt_ns, end.cacheline_rtt_ns);
+  if (hi > 1.25 * lo)
+    base.note = fmt::format("the cache-line round trip moved from {:.0f} ns to {:.0f} ns during "
+                            "the run: the machine was busy and every ratio is noisy",
+                            base.cacheline_rtt_ns, end.cacheline_rtt_ns);
+  if (end.cacheline_rtt_ns < base.cacheline_rtt_ns) {
+    base.cacheline_rtt_ns = end.cacheline_rtt_ns;
+    base.cacheline_rtt_p99_ns = end.cacheline_rtt_p99_ns;
+  }
+  base.memcpy_gbps = std::max(base.memcpy_gbps, end.memcpy_gbps);
+  base.clock_ns = std::min(base.clock_ns, end.clock_ns);
+}
+
 int run(const Options &o, bool iterations_given, bool seconds_given) {
   if (!o.check_json.empty()) {
     std::string summary, error;
@@ -144,24 +205,9 @@ int run(const Options &o, bool iterations_given, bool seconds_given) {
   }
 
   std::vector<const ChannelEntry *> chosen;
-  if (o.channels.empty()) {
-    for (const auto &e : channels())
-      if (!e.faulty)
-        chosen.push_back(&e);
-  } else {
-    for (const auto &name : o.channels) {
-      const ChannelEntry *e = find_channel(name);
-      if (e == nullptr) {
-        std::string known;
-        for (const auto &c : channels())
-          known += (known.empty() ? "" : ", ") + c.name;
-        fmt::print(stderr, "ipcbench: unknown channel '{}' (registered: {})\n", name, known);
-        return kExitUsage;
-      }
-      if (std::find(chosen.begin(), chosen.end(), e) == chosen.end())
-        chosen.push_back(e);
-    }
-  }
+  std::vector<std::size_t> sizes;
+  if (!choose_channels(o, chosen) || !choose_sizes(o, sizes))
+    return kExitUsage;
   std::vector<Pattern> pats;
   for (Pattern p : {Pattern::pingpong, Pattern::stream})
     if (o.patterns.empty() || std::count(o.patterns.begin(), o.patterns.end(), to_string(p)))
@@ -170,22 +216,6 @@ int run(const Options &o, bool iterations_given, bool seconds_given) {
   for (Wait w : {Wait::spin, Wait::block})
     if (o.waits.empty() || std::count(o.waits.begin(), o.waits.end(), to_string(w)))
       waits.push_back(w);
-  std::vector<std::size_t> sizes;
-  for (const auto &text : o.sizes) {
-    auto s = parse_size(text);
-    if (!s || *s < 8) {
-      fmt::print(stderr,
-                 "ipcbench: --size {}: want a byte count of at least 8 (the sequence "
-                 "number), e.g. 64, 4K, 1MiB\n",
-                 text);
-      return kExitUsage;
-    }
-    if (std::find(sizes.begin(), sizes.end(), *s) == sizes.end())
-      sizes.push_back(*s);
-  }
-  if (sizes.empty())
-    sizes = o.quick ? kQuickSizes
-                    : std::vector<std::size_t>(kDefaultSizes.begin(), kDefaultSizes.end());
   Budget budget{o.iterations, o.seconds};
   if (o.quick) {
     if (!iterations_given)
@@ -244,18 +274,7 @@ int run(const Options &o, bool iterations_given, bool seconds_given) {
                "ipcbench: baselines again: cache-line round trip {:.1f} ns, memcpy {:.2f} "
                "GB/s\n",
                end.cacheline_rtt_ns, end.memcpy_gbps);
-    const double lo = std::min(base.cacheline_rtt_ns, end.cacheline_rtt_ns);
-    const double hi = std::max(base.cacheline_rtt_ns, end.cacheline_rtt_ns);
-    if (hi > 1.25 * lo)
-      base.note = fmt::format("the cache-line round trip moved from {:.0f} ns to {:.0f} ns during "
-                              "the run: the machine was busy and every ratio is noisy",
-                              base.cacheline_rtt_ns, end.cacheline_rtt_ns);
-    if (end.cacheline_rtt_ns < base.cacheline_rtt_ns) {
-      base.cacheline_rtt_ns = end.cacheline_rtt_ns;
-      base.cacheline_rtt_p99_ns = end.cacheline_rtt_p99_ns;
-    }
-    base.memcpy_gbps = std::max(base.memcpy_gbps, end.memcpy_gbps);
-    base.clock_ns = std::min(base.clock_ns, end.clock_ns);
+    fold_end_baselines(base, end);
   }
   print_report(base, results, plan.skips, !o.quick);
 
