@@ -226,6 +226,20 @@ private:
     return {k, ran};
   }
 
+  /// Whether one more run of `w` breaks one of `failing` again; `failing` keeps those it broke.
+  bool confirmed(const harness::Workload &w, std::vector<std::string> &failing) {
+    const harness::RunResult r = harness::run_case(entry_, w, run_opts_);
+    if (r.interrupted)
+      return false;
+    const auto outcomes = harness::judge(entry_, r, failing);
+    std::erase_if(failing, [&](const std::string &spec) {
+      return std::none_of(outcomes.begin(), outcomes.end(), [&](const SpecOutcome &o) {
+        return o.spec == spec && o.kind == Outcome::fail;
+      });
+    });
+    return !failing.empty();
+  }
+
   /// After a shrunk failure: its broken claims get the counterexample and leave the targets. A
   /// race need not show on every run, and shrinking keeps a candidate that failed once: the
   /// shrunk workload is run again up to kCheckRuns times, and when it broke the claim in fewer
@@ -326,6 +340,10 @@ void Campaign::round(std::uint64_t seed) {
     for (const auto &out : outcomes)
       if (out.kind == Outcome::fail && targeted(out.spec))
         failing.push_back(out.spec);
+    // A shrink candidate counts as failing only when a second run breaks a claim again: one
+    // lucky interleaving must not make the counterexample, which others replay.
+    if (shrinking && !failing.empty() && !confirmed(w, failing))
+      failing.clear();
     if (!shrinking)
       tally_case(w, outcomes);
     if (shrinking || !failing.empty())

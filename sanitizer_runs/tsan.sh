@@ -30,7 +30,8 @@ exclude=()
 if [ ${#EXCLUDE_LABELS[@]} -gt 0 ]; then
   exclude=(-LE "$(IFS='|'; echo "${EXCLUDE_LABELS[*]}")")
 fi
-ipcv_timed ctest ipcv_ctest "$B" ctest -LE sanitizer_selftest "${exclude[@]}" || failed=1
+ipcv_timed ctest ipcv_ctest "$B" ctest -LE sanitizer_selftest "${exclude[@]}" \
+  -E "$IPCV_SANITIZER_SKIP" || failed=1
 
 # Thread mode of the engine: the reference channels on threads of one process, so TSan sees
 # their synchronisation (it cannot in process mode).
