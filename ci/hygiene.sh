@@ -157,6 +157,10 @@ case "$mode" in
         *) echo "  $kind $key" ;;
       esac
     done <<<"$left"
+    if grep -qE '^(shm|mqueue|socket) ' <<<"$left"; then
+      echo "  (objects of a run that was killed outright: 'build/bin/ipcverify clean' removes every"
+      echo "   ipcv-* object whose creator is gone; 'ipcverify clean --dry-run' lists them)"
+    fi
     exit 1
     ;;
   *) usage ;;
