@@ -408,12 +408,12 @@ int run_side(int index, int cpu, const Point &p, const Budget &b, AnyInstance *f
     if (inst == nullptr)
       return true;
     if (sender) {
-      auto c = inst->connect_sender();
+      auto c = inst->connect_sender(0);
       if (!c)
         return rep.fail(index, "connect_sender: " + c.status().describe());
       tx = std::move(*c);
     } else {
-      auto c = inst->connect_receiver();
+      auto c = inst->connect_receiver(0);
       if (!c)
         return rep.fail(index, "connect_receiver: " + c.status().describe());
       rx = std::move(*c);

@@ -70,12 +70,12 @@ struct Pair {
 
 Pair connect_pair(AnyInstance &inst) {
   Pair p;
-  auto s = inst.connect_sender();
+  auto s = inst.connect_sender(0);
   if (!s) {
     p.error = "connect_sender: " + s.status().describe();
     return p;
   }
-  auto r = inst.connect_receiver();
+  auto r = inst.connect_receiver(0);
   if (!r) {
     p.error = "connect_receiver: " + r.status().describe();
     return p;
@@ -318,7 +318,7 @@ CheckOutcome multi_process(const ChannelEntry &e, unsigned senders, std::uint64_
   CheckOutcome out = with_instance(e, cfg, [&](AnyInstance &inst) {
     std::vector<pid_t> pids;
     pid_t rx = spawn([&]() -> int {
-      auto r = inst.connect_receiver();
+      auto r = inst.connect_receiver(0);
       if (!r)
         return 3;
       inst.detach();
@@ -356,7 +356,7 @@ CheckOutcome multi_process(const ChannelEntry &e, unsigned senders, std::uint64_
     pids.push_back(rx);
     for (unsigned k = 0; k < senders; ++k) {
       pids.push_back(spawn([&, k]() -> int {
-        auto s = inst.connect_sender();
+        auto s = inst.connect_sender(k);
         if (!s)
           return 3;
         inst.detach();

@@ -6,7 +6,7 @@
 
 #include "outcome.hpp"
 
-#include "impl/any_channel.hpp"
+#include "ipcverify/any_channel.hpp"
 
 #include <span>
 #include <string>

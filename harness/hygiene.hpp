@@ -2,7 +2,7 @@
 // entry, no message queue, no socket file, no child process).
 #pragma once
 
-#include "impl/channel.hpp"
+#include "ipcverify/channel.hpp"
 
 #include <optional>
 #include <set>

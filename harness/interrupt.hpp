@@ -11,7 +11,7 @@
 // `ipcverify clean` removes those whose creator is gone.
 #pragma once
 
-#include "impl/channel.hpp"
+#include "ipcverify/channel.hpp"
 
 #include <sys/types.h>
 #include <vector>

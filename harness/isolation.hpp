@@ -13,7 +13,7 @@
 
 #include "outcome.hpp"
 
-#include "impl/any_channel.hpp"
+#include "ipcverify/any_channel.hpp"
 
 #include <array>
 #include <cstddef>

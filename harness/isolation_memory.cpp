@@ -132,7 +132,7 @@ void note_odd(CopyNotes &notes, const std::string &why) {
 /// The sender child: sends one message from each source and, once the receiver scribbled over
 /// its copy, checks that its own shared buffer still holds what it left there. Its exit code.
 int send_from_each_source(const CopyRun &run, AnyInstance &inst) {
-  auto s = inst.connect_sender();
+  auto s = inst.connect_sender(0);
   if (!s)
     return 3;
   inst.detach();
@@ -191,7 +191,7 @@ void judge_copy(const CopyRun &run, std::uint64_t i, std::span<const std::byte> 
 /// The receiver child: takes each message once it is sent and judges it, then scribbles over
 /// its copy. Its exit code.
 int receive_each(const CopyRun &run, AnyInstance &inst) {
-  auto r = inst.connect_receiver();
+  auto r = inst.connect_receiver(0);
   if (!r)
     return 3;
   inst.detach();
@@ -341,12 +341,12 @@ ProbeResult nothing_else_shared(const ChannelEntry &e) {
     std::unique_ptr<AnySender> s;
     std::unique_ptr<AnyReceiver> r;
     if (role == 0) {
-      auto x = inst->connect_sender();
+      auto x = inst->connect_sender(0);
       if (!x)
         return 3;
       s = std::move(*x);
     } else {
-      auto x = inst->connect_receiver();
+      auto x = inst->connect_receiver(0);
       if (!x)
         return 3;
       r = std::move(*x);

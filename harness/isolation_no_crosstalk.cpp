@@ -43,7 +43,7 @@ std::size_t crosstalk_len(std::uint64_t i, std::size_t max) {
 /// The sender of instance `k`: its 300 messages, then close. Its exit code.
 int send_all(AnyInstance &mine, AnyInstance &other, Barrier &start, CrossSide &me, int k,
              std::size_t max) {
-  auto s = mine.connect_sender();
+  auto s = mine.connect_sender(0);
   if (!s)
     return 3;
   mine.detach();
@@ -92,7 +92,7 @@ void note_message(std::span<const std::byte> got, CrossSide &me, int k, std::vec
 /// until a result that ends it. Its exit code.
 int receive_all(AnyInstance &mine, AnyInstance &other, Barrier &start, CrossSide &me, int k,
                 std::size_t max, bool reg) {
-  auto r = mine.connect_receiver();
+  auto r = mine.connect_receiver(0);
   if (!r)
     return 3;
   mine.detach();

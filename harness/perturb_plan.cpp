@@ -1,7 +1,7 @@
 // Implementation of the perturbation plan (perturb_plan.hpp).
 #include "perturb_plan.hpp"
 
-#include "impl/perturb.hpp"
+#include "ipcverify/perturb.hpp"
 
 #include <csignal>
 #include <ctime>

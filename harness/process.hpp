@@ -2,7 +2,7 @@
 // kill and reap the stragglers, and say how each one ended.
 #pragma once
 
-#include "impl/channel.hpp"
+#include "ipcverify/channel.hpp"
 
 #include <functional>
 #include <new>

@@ -29,11 +29,11 @@ class TrackedInstance final : public AnyInstance {
 public:
   explicit TrackedInstance(std::unique_ptr<AnyInstance> inner)
       : inner_(std::move(inner)), tracked_(inner_->named_objects()) {}
-  Expected<std::unique_ptr<AnySender>> connect_sender() override {
-    return inner_->connect_sender();
+  Expected<std::unique_ptr<AnySender>> connect_sender(unsigned index) override {
+    return inner_->connect_sender(index);
   }
-  Expected<std::unique_ptr<AnyReceiver>> connect_receiver() override {
-    return inner_->connect_receiver();
+  Expected<std::unique_ptr<AnyReceiver>> connect_receiver(unsigned index) override {
+    return inner_->connect_receiver(index);
   }
   void detach() noexcept override { inner_->detach(); }
   void destroy() noexcept override {

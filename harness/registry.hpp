@@ -5,7 +5,7 @@
 // it is destroyed, so a run interrupted twice still removes its named objects.
 #pragma once
 
-#include "impl/any_channel.hpp"
+#include "ipcverify/any_channel.hpp"
 
 #include <string>
 #include <string_view>

@@ -344,12 +344,12 @@ struct Endpoints {
 };
 bool connect_actor(AnyInstance &inst, const Workload &w, std::uint32_t i, Endpoints &out) {
   if (i < w.senders) {
-    auto c = inst.connect_sender();
+    auto c = inst.connect_sender(i);
     if (c)
       out.sender = std::move(*c);
     return static_cast<bool>(c);
   }
-  auto c = inst.connect_receiver();
+  auto c = inst.connect_receiver(i - w.senders);
   if (c)
     out.receiver = std::move(*c);
   return static_cast<bool>(c);

@@ -6,7 +6,7 @@
 #include "process.hpp"
 #include "workload.hpp"
 
-#include "impl/any_channel.hpp"
+#include "ipcverify/any_channel.hpp"
 #include "specs/history.hpp"
 
 #include <chrono>

@@ -11,7 +11,7 @@
 // at each call, so a retry after EINTR never extends the deadline.
 #pragma once
 
-#include "channel.hpp"
+#include "ipcverify/channel.hpp"
 
 #include <atomic>
 #include <cerrno>

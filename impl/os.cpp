@@ -10,22 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-namespace ipcv {
-
-std::string Status::describe() const {
-  std::string s(to_string(result));
-  if (what != nullptr) {
-    s += ": ";
-    s += what;
-  }
-  if (err != 0) {
-    s += ": ";
-    s += std::strerror(err);
-  }
-  return s;
-}
-
-namespace os {
+namespace ipcv::os {
 
 int poll_timeout_ms(Deadline d) noexcept {
   auto left = d - Clock::now();
@@ -113,5 +98,4 @@ void close_fd(int fd) noexcept {
   errno = saved;
 }
 
-} // namespace os
-} // namespace ipcv
+} // namespace ipcv::os

@@ -2,7 +2,7 @@
 // unpredictable names, process liveness, writes that cannot raise SIGPIPE.
 #pragma once
 
-#include "channel.hpp"
+#include "ipcverify/channel.hpp"
 
 #include <sys/types.h>
 

@@ -1,7 +1,7 @@
 // Implementation of the peer table (see peers.hpp).
 #include "peers.hpp"
+#include "ipcverify/perturb.hpp"
 #include "os.hpp"
-#include "perturb.hpp"
 #include "shm/annotate.hpp"
 
 #include <unistd.h>

@@ -15,7 +15,7 @@
 // proves the engine finds it (faulty-close-race); a perturbation point sits in the window.
 #pragma once
 
-#include "channel.hpp"
+#include "ipcverify/channel.hpp"
 
 #include <atomic>
 #include <cstdint>

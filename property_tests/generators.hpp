@@ -4,7 +4,7 @@
 #pragma once
 
 #include "harness/workload.hpp"
-#include "impl/channel.hpp"
+#include "ipcverify/channel.hpp"
 
 #include <rapidcheck.h>
 

@@ -4,8 +4,8 @@
 // under the lock. Each Fault departs from it in exactly one place, marked BUG.
 #include "locked_queue.hpp"
 #include "../futex.hpp"
-#include "../perturb.hpp"
 #include "../shm/annotate.hpp"
+#include "ipcverify/perturb.hpp"
 
 #include <cerrno>
 #include <cstring>

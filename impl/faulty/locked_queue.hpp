@@ -16,7 +16,7 @@
 // They are registered with `faulty = true`: listed and run only with --include-faulty.
 #pragma once
 
-#include "../channel.hpp"
+#include "ipcverify/channel.hpp"
 
 #include <atomic>
 #include <pthread.h>

@@ -6,7 +6,7 @@
 // Registered with `faulty = true`: listed and run only with --include-faulty.
 #pragma once
 
-#include "../channel.hpp"
+#include "ipcverify/channel.hpp"
 
 #include <atomic>
 

@@ -6,7 +6,7 @@
 // race the compiler or a sanitizer could be blamed for.
 #include "torn_register.hpp"
 #include "../futex.hpp"
-#include "../perturb.hpp"
+#include "ipcverify/perturb.hpp"
 
 #include <algorithm>
 #include <atomic>

@@ -13,7 +13,7 @@
 // --include-faulty.
 #pragma once
 
-#include "../channel.hpp"
+#include "ipcverify/channel.hpp"
 
 #include <utility>
 

@@ -1,7 +1,7 @@
 // Implementation of the `mqueue` channel (see mqueue.hpp for the control block and slices).
 #include "mqueue.hpp"
 #include "../os.hpp"
-#include "../perturb.hpp"
+#include "ipcverify/perturb.hpp"
 
 #include <cstdio>
 #include <cstring>

@@ -9,8 +9,8 @@
 // other side closed or died) are noticed, within one slice.
 #pragma once
 
-#include "../channel.hpp"
 #include "../peers.hpp"
+#include "ipcverify/channel.hpp"
 
 #include <atomic>
 #include <mqueue.h>

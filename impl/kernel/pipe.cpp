@@ -1,6 +1,6 @@
 // Implementation of the `pipe` channel (see pipe.hpp for the framing and its limits).
 #include "pipe.hpp"
-#include "../perturb.hpp"
+#include "ipcverify/perturb.hpp"
 
 #include <cstring>
 #include <fcntl.h>

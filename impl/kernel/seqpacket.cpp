@@ -1,6 +1,6 @@
 // Implementation of the `seqpacket` channel (see seqpacket.hpp).
 #include "seqpacket.hpp"
-#include "../perturb.hpp"
+#include "ipcverify/perturb.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>

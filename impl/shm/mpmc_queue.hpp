@@ -22,9 +22,9 @@
 // earlier claimant saw of the slots (the CASes on one index form one release sequence).
 #pragma once
 
-#include "../channel.hpp"
-#include "../perturb.hpp"
 #include "annotate.hpp"
+#include "ipcverify/channel.hpp"
+#include "ipcverify/perturb.hpp"
 #include "region.hpp"
 #include "wait.hpp"
 

@@ -16,7 +16,7 @@
 // escaped validation faults at once instead of reading the neighbouring mapping.
 #pragma once
 
-#include "../channel.hpp"
+#include "ipcverify/channel.hpp"
 
 #include <atomic>
 #include <cstdint>

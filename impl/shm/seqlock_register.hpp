@@ -14,9 +14,9 @@
 // that goes back below what this reader already returned is an error, and retries are bounded.
 #pragma once
 
-#include "../channel.hpp"
-#include "../perturb.hpp"
 #include "annotate.hpp"
+#include "ipcverify/channel.hpp"
+#include "ipcverify/perturb.hpp"
 #include "region.hpp"
 
 #include <atomic>

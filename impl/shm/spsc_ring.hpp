@@ -15,9 +15,9 @@
 // A violation returns `error` with a reason; no read or write ever leaves the ring.
 #pragma once
 
-#include "../channel.hpp"
-#include "../perturb.hpp"
 #include "annotate.hpp"
+#include "ipcverify/channel.hpp"
+#include "ipcverify/perturb.hpp"
 #include "region.hpp"
 
 #include <atomic>

@@ -27,10 +27,10 @@
 // within kSlice plus one /proc read per peer.
 #pragma once
 
-#include "../channel.hpp"
 #include "../futex.hpp"
-#include "../perturb.hpp"
 #include "annotate.hpp"
+#include "ipcverify/channel.hpp"
+#include "ipcverify/perturb.hpp"
 
 #include <atomic>
 #include <cstdint>

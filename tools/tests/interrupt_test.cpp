@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -201,11 +202,17 @@ void kill_parent(const char *channel, const char *mode) {
   // The actors are handed to this subreaper when their parent dies: all reaped means all gone.
   std::size_t left = actors.size();
   while (left > 0 && std::chrono::steady_clock::now() - killed < 2s) {
-    for (pid_t &a : actors)
-      if (a > 0 && ::waitpid(a, nullptr, WNOHANG) == a) {
+    for (pid_t &a : actors) {
+      if (a == 0)
+        continue; // counted already
+      // ECHILD: the parent had reaped that actor itself before it was killed (a case ended
+      // between the listing and the kill), so it is gone too.
+      const pid_t r = ::waitpid(a, nullptr, WNOHANG);
+      if (r == a || (r < 0 && errno == ECHILD)) {
         a = 0;
         --left;
       }
+    }
     std::this_thread::sleep_for(100us);
   }
   const auto gone = std::chrono::steady_clock::now() - killed;

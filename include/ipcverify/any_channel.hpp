@@ -34,8 +34,10 @@ public:
 class AnyInstance {
 public:
   virtual ~AnyInstance() = default;
-  virtual Expected<std::unique_ptr<AnySender>> connect_sender() = 0;
-  virtual Expected<std::unique_ptr<AnyReceiver>> connect_receiver() = 0;
+  /// Connects sender number `index` (0 .. Config::senders - 1; each index once per instance).
+  virtual Expected<std::unique_ptr<AnySender>> connect_sender(unsigned index) = 0;
+  /// Connects receiver number `index` (0 .. Config::receivers - 1; each index once per instance).
+  virtual Expected<std::unique_ptr<AnyReceiver>> connect_receiver(unsigned index) = 0;
   /// Drops this process's copies of the address (once; later calls do nothing).
   virtual void detach() noexcept = 0;
   /// Detaches if not yet done, then removes every OS object of the instance.
@@ -77,14 +79,14 @@ private:
 template <Channel C> class InstanceOf final : public AnyInstance {
 public:
   explicit InstanceOf(typename C::Address a) : a_(a) {}
-  Expected<std::unique_ptr<AnySender>> connect_sender() override {
-    auto s = C::connect_sender(a_);
+  Expected<std::unique_ptr<AnySender>> connect_sender(unsigned index) override {
+    auto s = connect_sender_of<C>(a_, index);
     if (!s)
       return s.status();
     return std::unique_ptr<AnySender>(new SenderOf<C>(std::move(*s)));
   }
-  Expected<std::unique_ptr<AnyReceiver>> connect_receiver() override {
-    auto r = C::connect_receiver(a_);
+  Expected<std::unique_ptr<AnyReceiver>> connect_receiver(unsigned index) override {
+    auto r = connect_receiver_of<C>(a_, index);
     if (!r)
       return r.status();
     return std::unique_ptr<AnyReceiver>(new ReceiverOf<C>(std::move(*r)));

@@ -9,6 +9,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <optional>
 #include <span>
@@ -66,7 +67,14 @@ struct Status {
   static Status from_errno(const char *w) { return {Result::error, errno, w}; }
   constexpr bool ok() const noexcept { return result == Result::ok; }
   /// One line for humans: "ok", "error: mq_open: Permission denied", ...
-  std::string describe() const;
+  std::string describe() const {
+    std::string s(to_string(result));
+    if (what != nullptr)
+      s.append(": ").append(what);
+    if (err != 0)
+      s.append(": ").append(std::strerror(err));
+    return s;
+  }
 };
 
 /// A RecvStatus is the Status of a receive plus the size of the message received.
@@ -119,8 +127,8 @@ enum class LossPolicy : std::uint8_t { none, drop_oldest, drop_newest };
 struct Claims {
   std::size_t max_message = 0;    ///< largest message, in bytes, send accepts
   std::size_t capacity = 0;       ///< messages that fit before send blocks / try_send is full
-  unsigned max_senders = 1;       ///< 1, or kMany
-  unsigned max_receivers = 1;     ///< 1, or kMany
+  unsigned max_senders = 1;       ///< senders at once, any number from 1; kMany: no limit
+  unsigned max_receivers = 1;     ///< receivers at once, any number from 1; kMany: no limit
   std::vector<std::string> specs; ///< canonical spec names it promises ("fifo", "no-loss", ...)
   LossPolicy loss = LossPolicy::none;
   /// With crash-safety: how soon after a peer dies a survivor that waits on it (or calls in
@@ -172,6 +180,53 @@ struct NamedObject {
   std::string path; ///< as passed to the OS call, e.g. "/ipcv-mq-1234-9f3c..."
 };
 
+/// ConnectsEndpoints: `connect_sender(a, index)` / `connect_receiver(a, index)`, where `index`
+/// says which of the Config::senders (receivers) is connecting, 0 first, each index once per
+/// instance; or, for a channel that does not care, `connect_sender(a)` / `connect_receiver(a)`.
+/// The index lets a channel keep per-endpoint structures (a slot, a lane, a join record)
+/// without a shared join counter of its own.
+template <class C>
+concept ConnectsEndpoints = (
+                                requires(const typename C::Address &a, unsigned i) {
+                                  {
+                                    C::connect_sender(a, i)
+                                    } -> std::same_as<Expected<typename C::Sender>>;
+                                } ||
+                                requires(const typename C::Address &a) {
+                                  {
+                                    C::connect_sender(a)
+                                    } -> std::same_as<Expected<typename C::Sender>>;
+                                }) &&
+                            (
+                                requires(const typename C::Address &a, unsigned i) {
+                                  {
+                                    C::connect_receiver(a, i)
+                                    } -> std::same_as<Expected<typename C::Receiver>>;
+                                } ||
+                                requires(const typename C::Address &a) {
+                                  {
+                                    C::connect_receiver(a)
+                                    } -> std::same_as<Expected<typename C::Receiver>>;
+                                });
+
+/// Sender number `index` of the channel at `a`, by whichever form of connect_sender C has.
+template <class C>
+Expected<typename C::Sender> connect_sender_of(const typename C::Address &a, unsigned index) {
+  if constexpr (requires { C::connect_sender(a, index); })
+    return C::connect_sender(a, index);
+  else
+    return C::connect_sender(a);
+}
+
+/// Receiver number `index` of the channel at `a`, by whichever form of connect_receiver C has.
+template <class C>
+Expected<typename C::Receiver> connect_receiver_of(const typename C::Address &a, unsigned index) {
+  if constexpr (requires { C::connect_receiver(a, index); })
+    return C::connect_receiver(a, index);
+  else
+    return C::connect_receiver(a);
+}
+
 /// Channel is the contract every channel type satisfies.
 ///
 /// Setup has two phases because processes are forked and many libraries must not cross fork:
@@ -181,15 +236,13 @@ struct NamedObject {
 /// parent does so after forking; in thread mode once, after every thread connected); `destroy`
 /// in the parent removes every OS object, also after a failed run.
 template <class C>
-concept Channel = std::is_trivially_copyable_v<typename C::Address> &&
+concept Channel = std::is_trivially_copyable_v<typename C::Address> && ConnectsEndpoints<C> &&
     requires(const typename C::Address &a, const Config &cfg, typename C::Sender &s,
              typename C::Receiver &r, std::span<const std::byte> out, std::span<std::byte> in,
              Deadline d) {
   { C::kName } -> std::convertible_to<std::string_view>;
   { C::claims() } -> std::same_as<Claims>;
   { C::prepare(cfg) } -> std::same_as<Expected<typename C::Address>>;
-  { C::connect_sender(a) } -> std::same_as<Expected<typename C::Sender>>;
-  { C::connect_receiver(a) } -> std::same_as<Expected<typename C::Receiver>>;
   { C::detach(a) }
   noexcept;
   { C::destroy(a) }
