@@ -9,7 +9,7 @@ CMAKE_ARGS ?=
 PACKAGES := make g++ clang libclang-rt-14-dev cmake ninja-build pkg-config git procps \
             libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev valgrind \
             libcli11-dev libsimdjson-dev nlohmann-json3-dev libxxhash-dev libfmt-dev \
-            llvm-14 clang-format-14 perl-base mount
+            libexpat1-dev llvm-14 clang-format-14 perl-base mount
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -52,12 +52,17 @@ build: $(BUILD)/build.ninja
 
 # The main job: the contract's conformance checks, then the engine over every channel and
 # every spec (VERIFY_BUDGET seconds in all), with the verdict matrix on stdout and the report
-# in $(BUILD)/report/. Exit status 1 when any claim is broken.
+# in $(BUILD)/report/. Exit status 1 when any claim is broken. The in-tree adapters (the
+# plugins adapters/ built, listed in $(BUILD)/adapters/plugins.txt) load by default, before
+# whatever IPCV_PLUGINS names: `IPCV_PLUGINS=./libmine.so make verify`.
 VERIFY_BUDGET ?= 100
 verify: deps
 	@$(MAKE) --no-print-directory build
-	$(BUILD)/bin/ipcverify verify
-	@mkdir -p $(BUILD)/report
+	@plugins=$$(cat $(BUILD)/adapters/plugins.txt 2>/dev/null); \
+	plugins=$$plugins$${plugins:+$${IPCV_PLUGINS:+:}}$${IPCV_PLUGINS:-}; \
+	if [ -n "$$plugins" ]; then export IPCV_PLUGINS="$$plugins"; echo "plugins: $$plugins"; \
+	else unset IPCV_PLUGINS; fi; \
+	set -x; $(BUILD)/bin/ipcverify verify && mkdir -p $(BUILD)/report && \
 	$(BUILD)/bin/ipcverify run --time-budget $(VERIFY_BUDGET) \
 	  --json $(BUILD)/report/report.json --markdown $(BUILD)/report/report.md
 	@echo "report: $(BUILD)/report/report.json, $(BUILD)/report/report.md"

@@ -5,6 +5,7 @@
 // counterexample --attempts times and says how often it reproduced.
 #include "channel_args.hpp"
 #include "command.hpp"
+#include "junit.hpp"
 #include "run_report.hpp"
 
 #include "harness/interrupt.hpp"
@@ -28,7 +29,7 @@ struct RunOptions {
   int cases = 0;
   std::optional<std::uint64_t> seed;
   double budget = 60;
-  std::string json, markdown, workload;
+  std::string json, markdown, workload, junit;
   int attempts = 10;
   int case_budget_ms = 2500;
   int bound_ms = 1000;
@@ -176,6 +177,10 @@ bool write_reports(const RunOptions &o, const RunContext &ctx, const std::vector
     std::fprintf(stderr, "ipcverify run: cannot write %s\n", o.markdown.c_str());
     return false;
   }
+  if (!o.junit.empty() && !junit::write(o.junit, junit::to_xml("ipcverify run", junit::from_run(rows)))) {
+    std::fprintf(stderr, "ipcverify run: cannot write %s\n", o.junit.c_str());
+    return false;
+  }
   return true;
 }
 
@@ -250,6 +255,7 @@ void add(CLI::App &app, int &status) {
                   "Messages per sender of the long cases (default 100000; 0: no long cases)");
   cmd->add_option("--json", o->json, "Write the results as JSON to this file");
   cmd->add_option("--markdown", o->markdown, "Write the matrix and failures as Markdown");
+  cmd->add_option("--junit", o->junit, "Write JUnit XML: a testcase per verdict cell");
   cmd->add_option("--workload", o->workload,
                   "Replay this one workload (from a counterexample) instead of generating");
   cmd->add_option("--attempts", o->attempts, "Replays of --workload (default 10)")

@@ -2,6 +2,7 @@
 // registered channel (or the ones named) and prints one row per channel.
 #include "channel_args.hpp"
 #include "command.hpp"
+#include "junit.hpp"
 #include "harness/conformance.hpp"
 #include "harness/interrupt.hpp"
 
@@ -16,6 +17,7 @@ namespace {
 struct VerifyOptions {
   std::vector<std::string> channels;
   bool include_faulty = false;
+  std::string junit;
 };
 
 int run(const VerifyOptions &o) {
@@ -31,6 +33,7 @@ int run(const VerifyOptions &o) {
     std::string channel, claims, result;
     std::vector<std::string> failures;
   };
+  std::vector<junit::Suite> suites;
   std::vector<Row> rows;
   bool any_failed = false;
   const bool tty = ::isatty(2) != 0;
@@ -55,6 +58,7 @@ int run(const VerifyOptions &o) {
       auto out = c.run(*e);
       if (harness::interrupted())
         break; // a check cut short proves nothing
+      junit::add_check(suites, e->name, c.name, out.kind, out.detail);
       if (out.kind == harness::Outcome::pass)
         ++passed;
       else if (out.kind == harness::Outcome::skip)
@@ -79,6 +83,10 @@ int run(const VerifyOptions &o) {
     for (const auto &f : r.failures)
       fmt::print("{:<14}   - {}\n", "", f);
   }
+  if (!o.junit.empty() && !junit::write(o.junit, junit::to_xml("ipcverify verify", suites))) {
+    std::fprintf(stderr, "ipcverify verify: cannot write %s\n", o.junit.c_str());
+    return kExitUsage;
+  }
   if (const int sig = harness::interrupted()) {
     const auto done = std::count_if(rows.begin(), rows.end(),
                                     [](const Row &r) { return r.result != "interrupted"; });
@@ -94,6 +102,7 @@ void add(CLI::App &app, int &status) {
       "verify", "Check every channel (or --channel NAME...) against the Channel contract");
   cmd->add_option("--channel", opts->channels, "Channel to verify (repeatable; default: all)");
   cmd->add_flag("--include-faulty", opts->include_faulty, "Include the faulty-* fixtures");
+  cmd->add_option("--junit", opts->junit, "Write JUnit XML: a testcase per conformance check");
   cmd->callback([opts, &status] { status = run(*opts); });
 }
 
