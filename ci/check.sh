@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make check`: every configuration of the project's own tests, one after the other, then the
 # hygiene of the whole run. Steps: the default build's tests, ThreadSanitizer, ASan+UBSan,
-# the Valgrind subset, the fuzz smoke, the formatting check, the hygiene self-test, hygiene. A failed step does not
+# the Valgrind subset, the fuzz smoke, the installed package with the out-of-tree example, the
+# formatting check, the hygiene self-test, hygiene. A failed step does not
 # stop the others; the summary lists each step's wall time and result, and the exit status is
 # non-zero when any step failed.
 #
@@ -50,6 +51,7 @@ step tsan sanitizer_runs/tsan.sh "$TSAN_BUILD"
 step asan+ubsan sanitizer_runs/asan.sh "$ASAN_BUILD"
 step valgrind sanitizer_runs/valgrind.sh "$BUILD"
 step fuzz-smoke ci/fuzz_smoke.sh "$FUZZ_BUILD" "$FUZZ_SECONDS"
+step package ci/package_check.sh "$BUILD" "$TSAN_BUILD"
 step format ci/format.sh
 step hygiene-self ci/hygiene_selftest.sh
 step hygiene ci/hygiene.sh compare "$snapshot"

@@ -235,6 +235,22 @@ Expected<typename C::Receiver> connect_receiver_of(const typename C::Address &a,
 /// endpoints it needs it calls `detach` to drop its copies of anything the Address holds (the
 /// parent does so after forking; in thread mode once, after every thread connected); `destroy`
 /// in the parent removes every OS object, also after a failed run.
+///
+/// Conventions the concept cannot check, which the conformance checks and the specs hold every
+/// channel to:
+/// - `try_send` / `try_recv` answer `full` / `empty` only when that is linearizable: the
+///   channel really was full (empty) at some instant of the call. While a peer is mid-operation
+///   (a message half written, a slot claimed but not yet published) the answer is `timeout`,
+///   since `linearizable` judges every `empty` against the messages certainly in the queue.
+/// - `eof` comes once every one of Config::senders closed and the queue is drained, never
+///   before (a sender that has not connected yet may still send): `end-of-stream` checks that
+///   it is neither early nor missing.
+/// - `peer_gone` says a peer died or the whole other side closed, so the call can never
+///   complete; a channel claiming `crash-safety` says it within Claims::peer_notice.
+/// - No call throws, and every wait ends by its Deadline (`deadline`, with slack).
+/// - A latest-value register says so by claiming `register` instead of the queue specs: send
+///   overwrites and never waits, recv reads without consuming, `eof` after this reader returned
+///   the final value (impl/shm/register.hpp).
 template <class C>
 concept Channel = std::is_trivially_copyable_v<typename C::Address> && ConnectsEndpoints<C> &&
     requires(const typename C::Address &a, const Config &cfg, typename C::Sender &s,
