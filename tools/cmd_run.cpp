@@ -177,7 +177,8 @@ bool write_reports(const RunOptions &o, const RunContext &ctx, const std::vector
     std::fprintf(stderr, "ipcverify run: cannot write %s\n", o.markdown.c_str());
     return false;
   }
-  if (!o.junit.empty() && !junit::write(o.junit, junit::to_xml("ipcverify run", junit::from_run(rows)))) {
+  if (!o.junit.empty() &&
+      !junit::write(o.junit, junit::to_xml("ipcverify run", junit::from_run(rows)))) {
     std::fprintf(stderr, "ipcverify run: cannot write %s\n", o.junit.c_str());
     return false;
   }

@@ -2,9 +2,9 @@
 // registered channel (or the ones named) and prints one row per channel.
 #include "channel_args.hpp"
 #include "command.hpp"
-#include "junit.hpp"
 #include "harness/conformance.hpp"
 #include "harness/interrupt.hpp"
+#include "junit.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -10,9 +10,11 @@ namespace {
 /// The length of the valid UTF-8 sequence at the start of `s` and its code point, or 0.
 std::size_t utf8_at(std::string_view s, char32_t &cp) {
   const auto b0 = static_cast<unsigned char>(s[0]);
-  std::size_t n = b0 < 0x80 ? 1 : (b0 & 0xe0) == 0xc0 ? 2 : (b0 & 0xf0) == 0xe0 ? 3
-                                 : (b0 & 0xf8) == 0xf0 ? 4
-                                                       : 0;
+  std::size_t n = b0 < 0x80             ? 1
+                  : (b0 & 0xe0) == 0xc0 ? 2
+                  : (b0 & 0xf0) == 0xe0 ? 3
+                  : (b0 & 0xf8) == 0xf0 ? 4
+                                        : 0;
   if (n == 0 || n > s.size())
     return 0;
   cp = n == 1 ? b0 : n == 2 ? (b0 & 0x1f) : n == 3 ? (b0 & 0x0f) : (b0 & 0x07);
@@ -134,8 +136,8 @@ std::vector<Suite> from_run(const std::vector<Row> &rows) {
         c.kind = Case::failure;
         c.message = fmt::format("claim '{}' broken (seed {}, {} cases)", r.spec, r.seed, r.cases);
         if (r.counterexample)
-          c.text = fmt::format("{}\n{}\n", r.counterexample->explanation,
-                               r.counterexample->timeline);
+          c.text =
+              fmt::format("{}\n{}\n", r.counterexample->explanation, r.counterexample->timeline);
         if (!r.observed.empty())
           c.text += r.observed + "\n";
         if (!r.replay.empty())

@@ -138,8 +138,12 @@ struct DgramChannel {
     Receiver &operator=(Receiver &&) = delete;
     ~Receiver() { close(); }
 
-    RecvStatus recv(std::span<std::byte> b, Deadline d) noexcept { return take(b, d, Result::timeout); }
-    RecvStatus try_recv(std::span<std::byte> b) noexcept { return take(b, Deadline{}, Result::empty); }
+    RecvStatus recv(std::span<std::byte> b, Deadline d) noexcept {
+      return take(b, d, Result::timeout);
+    }
+    RecvStatus try_recv(std::span<std::byte> b) noexcept {
+      return take(b, Deadline{}, Result::empty);
+    }
     void close() noexcept {
       if (fd_ >= 0)
         ::close(std::exchange(fd_, -1));

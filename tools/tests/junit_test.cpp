@@ -82,7 +82,8 @@ std::string slurp(const std::string &path) {
 const std::string kNasty = "a < b && c > \"d\" 'e' ]]> </failure><x>\n\ttab é ×";
 
 TEST(JUnit, MarkupInTextAndAttributesReadsBackUnchanged) {
-  std::vector<Suite> suites{{"ch<&>\"'", 1.5,
+  std::vector<Suite> suites{{"ch<&>\"'",
+                             1.5,
                              {{"fifo", Case::pass, "", ""},
                               {"no-loss & \"more\"", Case::failure, kNasty, kNasty},
                               {"race-free", Case::skipped, "not judged: <thread mode>", ""}}}};
@@ -113,7 +114,8 @@ TEST(JUnit, MarkupInTextAndAttributesReadsBackUnchanged) {
 // Bytes no XML document may hold (control characters, NUL, invalid UTF-8, a surrogate) become
 // U+FFFD instead of making the whole report unreadable.
 TEST(JUnit, CharactersXmlForbidsAreReplaced) {
-  const std::string bad = std::string("nul\0 bell\x07 esc\x1b bad\xff\xfe lone\xc3 sur\xed\xa0\x80 end", 36);
+  static const char raw[] = "nul\0 bell\x07 esc\x1b bad\xff\xfe lone\xc3 sur\xed\xa0\x80 end";
+  const std::string bad(raw, sizeof raw - 1);
   std::vector<Suite> suites{{"ch", 0, {{"x", Case::failure, bad, bad}}}};
   const Parsed p = parse(ipcv::cli::junit::to_xml("t", suites));
   ASSERT_TRUE(p.ok) << p.error;
