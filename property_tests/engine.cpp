@@ -9,6 +9,7 @@
 #include "harness/guard.hpp"
 #include "harness/interrupt.hpp"
 #include "harness/isolation.hpp"
+#include "harness/plugins.hpp"
 
 #include <fmt/format.h>
 #include <iostream>
@@ -92,6 +93,12 @@ std::string_view to_string(SpecResult::Kind k) {
   return "skip";
 }
 
+/// " --plugin PATH" for a channel a plugin registered (a replay must load it again), else "".
+std::string plugin_flag(const ChannelEntry &entry) {
+  const std::string path = harness::plugin_of(entry.name);
+  return path.empty() ? std::string() : " --plugin " + quote(path);
+}
+
 std::string replay_command(const ChannelEntry &entry, const std::string &spec, const Options &o,
                            const harness::Workload &w) {
   const Options defaults;
@@ -102,9 +109,9 @@ std::string replay_command(const ChannelEntry &entry, const std::string &spec, c
     extra += fmt::format(" --bound-ms {}", o.bound.count());
   if (o.slack != defaults.slack)
     extra += fmt::format(" --slack-ms {}", o.slack.count());
-  return fmt::format("ipcverify run --channel {} --spec {} --mode {} --workload {}{}{}", entry.name,
-                     spec, harness::to_string(o.mode), quote(harness::to_string(w)), extra,
-                     entry.faulty ? " --include-faulty" : "");
+  return fmt::format("ipcverify run{} --channel {} --spec {} --mode {} --workload {}{}{}",
+                     plugin_flag(entry), entry.name, spec, harness::to_string(o.mode),
+                     quote(harness::to_string(w)), extra, entry.faulty ? " --include-faulty" : "");
 }
 
 /// The `isolation` cell: the probes run once against fresh instances of the channel.
@@ -129,8 +136,8 @@ SpecResult isolation_result(const ChannelEntry &entry, const Options &o) {
   } else if (v.kind == harness::Outcome::fail) {
     res.kind = SpecResult::fail;
     res.counterexample = Counterexample{{}, v.explanation, probes};
-    res.replay = fmt::format("ipcverify run --channel {} --spec isolation{}", entry.name,
-                             entry.faulty ? " --include-faulty" : "");
+    res.replay = fmt::format("ipcverify run{} --channel {} --spec isolation{}", plugin_flag(entry),
+                             entry.name, entry.faulty ? " --include-faulty" : "");
   } else if (v.kind == harness::Outcome::skip) {
     res.kind = SpecResult::skip;
     res.cases = 0;

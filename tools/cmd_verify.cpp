@@ -4,6 +4,7 @@
 #include "command.hpp"
 #include "harness/conformance.hpp"
 #include "harness/interrupt.hpp"
+#include "plugin_args.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -16,9 +17,12 @@ namespace {
 struct VerifyOptions {
   std::vector<std::string> channels;
   bool include_faulty = false;
+  std::vector<std::string> plugins;
 };
 
 int run(const VerifyOptions &o) {
+  if (!load_plugins("ipcverify", o.plugins))
+    return kExitUsage;
   harness::install_interrupt_handlers();
   std::vector<const ChannelEntry *> picked;
   std::string error;
@@ -94,6 +98,7 @@ void add(CLI::App &app, int &status) {
       "verify", "Check every channel (or --channel NAME...) against the Channel contract");
   cmd->add_option("--channel", opts->channels, "Channel to verify (repeatable; default: all)");
   cmd->add_flag("--include-faulty", opts->include_faulty, "Include the faulty-* fixtures");
+  add_plugin_option(cmd, opts->plugins);
   cmd->callback([opts, &status] { status = run(*opts); });
 }
 
