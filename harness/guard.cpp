@@ -1,5 +1,6 @@
 // Implementation of the guards (guard.hpp).
 #include "guard.hpp"
+#include "hygiene.hpp"
 
 #include <array>
 #include <csetjmp>
@@ -157,14 +158,20 @@ void mark_unusable(const std::string &channel, const std::string &why) {
 
 namespace {
 
-/// An instance whose parent-side calls are guarded; after a trip it calls nothing.
+/// An instance whose parent-side calls are guarded; after a trip it calls nothing. When it
+/// goes, it removes what the instance listed and left (whoever called destroy has looked).
 class GuardedInstance final : public AnyInstance {
 public:
   GuardedInstance(std::string channel, std::unique_ptr<AnyInstance> inner)
-      : channel_(std::move(channel)), inner_(std::move(inner)) {}
+      : channel_(std::move(channel)), inner_(std::move(inner)) {
+    listed_ = named_objects();
+  }
   ~GuardedInstance() override {
     if (unusable(channel_))
       (void)inner_.release(); // its state is lost with the call that tripped
+    for (const NamedObject &o : listed_)
+      if (object_exists(o))
+        remove_object(o);
   }
   Expected<std::unique_ptr<AnySender>> connect_sender(unsigned index) override {
     return inner_->connect_sender(index);
@@ -191,6 +198,7 @@ private:
   }
   std::string channel_;
   std::unique_ptr<AnyInstance> inner_;
+  std::vector<NamedObject> listed_;
 };
 
 } // namespace
