@@ -12,6 +12,7 @@
 
 #include "harness/interrupt.hpp"
 #include "harness/process.hpp"
+#include "tools/plugin_args.hpp"
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -54,6 +55,7 @@ std::optional<std::size_t> parse_size(const std::string &text) {
 /// Options as parsed.
 struct Options {
   std::vector<std::string> channels;
+  std::vector<std::string> plugins;
   std::vector<std::string> patterns;
   std::vector<std::string> waits;
   std::vector<std::string> sizes;
@@ -303,6 +305,7 @@ int main(int argc, char **argv) {
                "ipcbench"};
   Options o;
   app.add_option("--channel", o.channels, "channel to measure (repeatable; default: all)");
+  ipcv::cli::add_plugin_option(&app, o.plugins);
   app.add_option("--pattern", o.patterns, "pingpong or stream (repeatable; default: both)")
       ->check(CLI::IsMember({"pingpong", "stream"}));
   app.add_option("--wait", o.waits, "spin or block (repeatable; default: both)")
@@ -328,6 +331,8 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "ipcbench: %s (see 'ipcbench --help')\n", e.what());
     return 2;
   }
+  if (!ipcv::cli::load_plugins("ipcbench", o.plugins))
+    return 2;
   // Ctrl-C reaches the children too (they run with the default action and die); the parent
   // reaps them, destroys the instances and reports what ran, then exits 128 + the signal. A
   // second signal exits at once, after killing the children and removing named objects.

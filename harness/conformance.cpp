@@ -1,10 +1,15 @@
 // Implementation of the conformance checks (conformance.hpp). Each check prepares its own
 // instance, runs, destroys it, and then fails if any named object or child process remains.
+// Each runs in a child process of its own (in_child): the checks call the channel's endpoints
+// directly, so a channel that crashes, hangs or throws there takes down that child, and the
+// check fails with what happened; ipcverify goes on with the next check.
 #include "conformance.hpp"
 #include "hygiene.hpp"
 #include "process.hpp"
 
 #include <atomic>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fmt/format.h>
 #include <sys/mman.h>
@@ -34,6 +39,22 @@ bool same(std::span<const std::byte> got, const std::vector<std::byte> &want) {
 
 std::string res(const Status &s) { return s.describe(); }
 
+/// A receive's size, checked before anything reads that many bytes of `buf`: "" or the failure.
+std::string size_error(const RecvStatus &r, std::span<const std::byte> buf, std::size_t max) {
+  if (r.ok() && r.size > buf.size())
+    return fmt::format("recv returned ok with {} bytes into a buffer of {} bytes", r.size,
+                       buf.size());
+  if (r.ok() && r.size > max)
+    return fmt::format("recv returned ok with {} bytes, more than the claimed maximum of {}",
+                       r.size, max);
+  return "";
+}
+
+/// In a check's child: where with_instance writes the named objects of its instance, so the
+/// parent can remove them when the child dies before destroy.
+char *g_named_sink = nullptr;
+constexpr std::size_t kNamedSink = 2048;
+
 /// Prepares an instance, runs `body`, destroys it, and checks nothing is left behind.
 template <class Body>
 CheckOutcome with_instance(const ChannelEntry &e, const Config &cfg, Body &&body) {
@@ -42,6 +63,12 @@ CheckOutcome with_instance(const ChannelEntry &e, const Config &cfg, Body &&body
   if (!inst)
     return CheckOutcome::failed("prepare: " + inst.status().describe());
   std::vector<NamedObject> named = (*inst)->named_objects();
+  if (g_named_sink != nullptr) {
+    std::string text;
+    for (const auto &o : named)
+      text += o.kind + " " + o.path + "\n";
+    std::snprintf(g_named_sink, kNamedSink, "%s", text.c_str());
+  }
   CheckOutcome out = body(**inst);
   (*inst)->destroy();
   for (const auto &o : named)
@@ -99,6 +126,8 @@ CheckOutcome round_trip(const ChannelEntry &e, std::size_t len) {
     RecvStatus r = p.r->recv(buf, after_ms(2000));
     if (!r.ok())
       return CheckOutcome::failed(fmt::format("recv of {} bytes: {}", len, res(r)));
+    if (auto bad = size_error(r, buf, e.claims.max_message); !bad.empty())
+      return CheckOutcome::failed(bad);
     if (!same(std::span(buf).first(r.size), msg))
       return CheckOutcome::failed(
           fmt::format("sent {} bytes, received {} bytes that differ", len, r.size));
@@ -264,6 +293,8 @@ CheckOutcome full_then_drains(const ChannelEntry &e) {
       RecvStatus r = p.r->try_recv(buf);
       if (!r.ok())
         return CheckOutcome::failed(fmt::format("draining message {} of {}: {}", i, n, res(r)));
+      if (auto bad = size_error(r, buf, e.claims.max_message); !bad.empty())
+        return CheckOutcome::failed(bad);
       if (!same(std::span(buf).first(r.size),
                 payload(1, static_cast<std::uint64_t>(i), e.claims.max_message)))
         return CheckOutcome::failed(
@@ -331,7 +362,7 @@ CheckOutcome multi_process(const ChannelEntry &e, unsigned senders, std::uint64_
           break;
         if (!st.ok())
           return 4;
-        if (st.size < 12)
+        if (st.size < 12 || st.size > max)
           return 5;
         std::uint32_t producer;
         std::uint64_t seq;
@@ -399,26 +430,84 @@ CheckOutcome fork_fan_in(const ChannelEntry &e) {
   return multi_process(e, 3, 700);
 }
 
+/// Runs check F in a child process with a time limit: the channel's code may crash, hang or
+/// throw there without taking ipcverify with it. Objects the child's instance listed and left
+/// (it died before destroy) are removed here.
+template <CheckOutcome (*F)(const ChannelEntry &)> CheckOutcome in_child(const ChannelEntry &e) {
+  constexpr auto kLimit = std::chrono::seconds(60);
+  struct Out {
+    int kind = -1;
+    char detail[2048] = {};
+    char named[kNamedSink] = {};
+  };
+  SharedBlock<Out> out;
+  const pid_t pid = spawn([&]() -> int {
+    g_named_sink = out->named;
+    std::string threw;
+    CheckOutcome o;
+    try {
+      o = F(e);
+    } catch (const std::exception &x) {
+      o = CheckOutcome::failed(std::string("the channel threw: ") + x.what());
+    }
+    std::snprintf(out->detail, sizeof out->detail, "%s", o.detail.c_str());
+    out->kind = static_cast<int>(o.kind);
+    return 0;
+  });
+  if (pid < 0)
+    return CheckOutcome::failed(std::string("fork failed: ") + std::strerror(errno));
+  const ChildExit x = reap({pid}, Clock::now() + kLimit).front();
+  std::string left;
+  for (std::string_view named(out->named); !named.empty();) {
+    const auto nl = named.find('\n');
+    const std::string_view line = named.substr(0, nl);
+    named = nl == std::string_view::npos ? std::string_view{} : named.substr(nl + 1);
+    const auto sp = line.find(' ');
+    const NamedObject o{std::string(line.substr(0, sp)), std::string(line.substr(sp + 1))};
+    if (sp != std::string_view::npos && object_exists(o) && remove_object(o))
+      left += fmt::format("; {} {} was left and removed by the harness", o.kind, o.path);
+  }
+  if (x.interrupted)
+    return CheckOutcome::skipped("interrupted");
+  if (x.timed_out)
+    return CheckOutcome::failed(fmt::format("the check did not finish within {} s: the channel "
+                                            "hung (its process was killed){}",
+                                            kLimit.count(), left));
+  if (!x.clean() || out->kind < 0)
+    return CheckOutcome::failed(fmt::format("the check's process ended with {}: the channel "
+                                            "crashed{}",
+                                            x.describe(), left));
+  CheckOutcome o{static_cast<Outcome>(out->kind), out->detail};
+  if (!left.empty() && o.kind != Outcome::fail)
+    o = CheckOutcome::failed(left.substr(2));
+  return o;
+}
+
 constexpr ConformanceCheck kChecks[] = {
-    {"DeliversZeroLengthMessage", "a 0-byte message arrives as 0 bytes", zero_byte},
-    {"DeliversOneByteMessage", "a 1-byte message arrives intact", one_byte},
-    {"DeliversMaximumSizeMessage", "a message of the claimed maximum arrives intact", max_size},
-    {"RejectsOversizedMessage", "max+1 bytes give too_large and nothing is delivered", oversized},
+    {"DeliversZeroLengthMessage", "a 0-byte message arrives as 0 bytes", in_child<zero_byte>},
+    {"DeliversOneByteMessage", "a 1-byte message arrives intact", in_child<one_byte>},
+    {"DeliversMaximumSizeMessage", "a message of the claimed maximum arrives intact",
+     in_child<max_size>},
+    {"RejectsOversizedMessage", "max+1 bytes give too_large and nothing is delivered",
+     in_child<oversized>},
     {"ReportsEofAfterSendersClose", "eof once every sender closed and the channel is drained",
-     eof_after_close},
+     in_child<eof_after_close>},
     {"TryRecvReportsEofAfterSendersClose",
-     "a polling receiver learns the stream ended: try_recv gives eof", try_eof},
+     "a polling receiver learns the stream ended: try_recv gives eof", in_child<try_eof>},
     {"TimesOutAtTheDeadline",
-     "an empty recv returns timeout at its deadline, not before, not much after", timeout_prompt},
+     "an empty recv returns timeout at its deadline, not before, not much after",
+     in_child<timeout_prompt>},
     {"ReportsFullAndDrainsInOrder",
-     "try_send reports full; a full send times out; try_recv drains in order", full_then_drains},
+     "try_send reports full; a full send times out; try_recv drains in order",
+     in_child<full_then_drains>},
     {"ReportsPeerGoneWhenReceiversClose",
-     "a sender blocked on a full channel gets peer_gone when the receivers close", peer_gone},
+     "a sender blocked on a full channel gets peer_gone when the receivers close",
+     in_child<peer_gone>},
     {"RoundTripsAcrossFork",
      "2000 messages from a forked sender reach a forked receiver, each child exits 0",
-     fork_round_trip},
+     in_child<fork_round_trip>},
     {"FansInAcrossFork", "three forked senders reach one forked receiver in per-sender order",
-     fork_fan_in},
+     in_child<fork_fan_in>},
 };
 
 } // namespace

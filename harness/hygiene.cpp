@@ -66,6 +66,13 @@ bool object_exists(const NamedObject &o) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+bool remove_object(const NamedObject &o) {
+  const int rc = o.kind == "mqueue" ? ::mq_unlink(o.path.c_str())
+                 : o.kind == "shm"  ? ::shm_unlink(o.path.c_str())
+                                    : ::unlink(o.path.c_str());
+  return rc == 0 || errno == ENOENT;
+}
+
 Snapshot Snapshot::take() {
   Snapshot s;
   std::vector<std::string> names;

@@ -16,6 +16,9 @@ namespace ipcv::harness {
 /// True while the named object exists (mq_open / stat of the path).
 bool object_exists(const NamedObject &o);
 
+/// Removes the named object by its kind (mq_unlink, shm_unlink, unlink); true when it is gone.
+bool remove_object(const NamedObject &o);
+
 /// The names of the POSIX message queues of this IPC namespace (without the leading '/'):
 /// from /dev/mqueue, or where it is not mounted from a private mount of the mqueue file system
 /// (root only). Nothing when neither can be read.

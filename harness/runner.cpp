@@ -1,6 +1,8 @@
 // Implementation of the runner (runner.hpp): actor bodies shared by process and thread mode.
 #include "runner.hpp"
 #include "arena.hpp"
+#include "guard.hpp"
+#include "hygiene.hpp"
 #include "interrupt.hpp"
 #include "perturb_plan.hpp"
 #include "races.hpp"
@@ -9,10 +11,19 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <ctime>
+#include <cxxabi.h>
+#include <dirent.h>
+#include <exception>
 #include <fmt/format.h>
+#include <map>
 #include <sched.h>
+#include <set>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <thread>
+#include <typeinfo>
 #include <unistd.h>
 
 namespace ipcv::harness {
@@ -20,6 +31,7 @@ namespace {
 
 constexpr int kExitConnect = 20;
 constexpr int kExitBarrier = 21;
+constexpr int kExitGarbage = 22;      // a receive reported more bytes than it could have written
 constexpr int kExitRaceReported = 66; // ThreadSanitizer's exit status after a report
 constexpr auto kGrace = std::chrono::milliseconds(3000);
 
@@ -71,6 +83,68 @@ void backoff(std::uint32_t &spins) {
     ::sched_yield();
   else
     pause_us(20);
+}
+
+/// Notes are one line per actor (and one for the thread host) in a shared mapping made before
+/// fork: what an actor has to say about its end that an exit status cannot carry (what a
+/// connect returned or threw, a garbage size, an exception out of a noexcept call).
+class Notes {
+public:
+  static constexpr std::size_t kLine = 320;
+  explicit Notes(std::uint32_t slots) : size_(std::size_t{slots} * kLine) {
+    void *p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    mem_ = p == MAP_FAILED ? nullptr : static_cast<char *>(p);
+  }
+  ~Notes() {
+    if (mem_ != nullptr)
+      ::munmap(mem_, size_);
+  }
+  Notes(const Notes &) = delete;
+  Notes &operator=(const Notes &) = delete;
+  /// The line of slot `i`, or nullptr when the mapping failed.
+  char *slot(std::uint32_t i) const noexcept {
+    return mem_ == nullptr || (i + 1) * kLine > size_ ? nullptr : mem_ + i * kLine;
+  }
+  static void write(char *line, const std::string &text) noexcept {
+    if (line == nullptr)
+      return;
+    const std::size_t n = std::min(text.size(), kLine - 1);
+    std::memcpy(line, text.data(), n);
+    line[n] = '\0';
+  }
+  std::string read(std::uint32_t i) const {
+    const char *line = slot(i);
+    return line == nullptr ? std::string() : std::string(line, ::strnlen(line, kLine));
+  }
+
+private:
+  std::size_t size_;
+  char *mem_;
+};
+
+/// The note line of the actor running on this thread, for the terminate handler.
+thread_local char *tls_note = nullptr;
+
+std::string exception_text(const std::exception_ptr &e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception &x) {
+    int st = 0;
+    char *name = abi::__cxa_demangle(typeid(x).name(), nullptr, nullptr, &st);
+    std::string t = fmt::format("{}: {}", st == 0 && name ? name : typeid(x).name(), x.what());
+    std::free(name);
+    return t;
+  } catch (...) {
+    return "an exception that is not a std::exception";
+  }
+}
+
+/// An exception out of a noexcept call of the channel ends in std::terminate: say which before
+/// the abort, so the verdict carries what() and not only SIGABRT.
+[[noreturn]] void on_terminate() {
+  if (auto e = std::current_exception(); e && tls_note != nullptr && tls_note[0] == '\0')
+    Notes::write(tls_note, "threw " + exception_text(e) + " out of a noexcept call");
+  std::abort();
 }
 
 /// ns on the arena's clock (CLOCK_MONOTONIC, which steady_clock is on Linux) of `d`.
@@ -247,6 +321,17 @@ int run_receiver(const Actor &a, AnyReceiver &r, std::size_t max) {
       a.after_recorded(op);
       return 0;
     }
+    if (st.size > max) { // never read: past the claimed maximum, perhaps past the buffer
+      a.arena.end(a.index, slot, Res::error);
+      Notes::write(tls_note,
+                   st.size > buf.size()
+                       ? fmt::format("{} returned ok with {} bytes into a buffer of {} bytes",
+                                     a.w.try_ops ? "try_recv" : "recv", st.size, buf.size())
+                       : fmt::format("{} returned ok with {} bytes, more than the claimed "
+                                     "maximum message of {} bytes",
+                                     a.w.try_ops ? "try_recv" : "recv", st.size, max));
+      return kExitGarbage;
+    }
     const auto check = spec::verify(std::span<const std::byte>(buf.data(), st.size));
     const bool intact = check.status == spec::MsgStatus::ok && st.size >= spec::kMinMessageSize;
     a.arena.end(a.index, slot, Res::ok, check.id ? &*check.id : nullptr,
@@ -342,17 +427,33 @@ struct Endpoints {
   std::unique_ptr<AnySender> sender;
   std::unique_ptr<AnyReceiver> receiver;
 };
-bool connect_actor(AnyInstance &inst, const Workload &w, std::uint32_t i, Endpoints &out) {
-  if (i < w.senders) {
-    auto c = inst.connect_sender(i);
-    if (c)
-      out.sender = std::move(*c);
-    return static_cast<bool>(c);
+/// Connects actor `i`; on failure its note says what connect returned or threw.
+bool connect_actor(AnyInstance &inst, const Workload &w, std::uint32_t i, Endpoints &out,
+                   char *note) {
+  const bool sender = i < w.senders;
+  const char *call = sender ? "connect_sender" : "connect_receiver";
+  try {
+    Status failed;
+    if (sender) {
+      auto c = inst.connect_sender(i);
+      if (c)
+        out.sender = std::move(*c);
+      else
+        failed = c.status();
+    } else {
+      auto c = inst.connect_receiver(i - w.senders);
+      if (c)
+        out.receiver = std::move(*c);
+      else
+        failed = c.status();
+    }
+    if (out.sender || out.receiver)
+      return true;
+    Notes::write(note, fmt::format("{} returned {}", call, failed.describe()));
+  } catch (...) {
+    Notes::write(note, fmt::format("{} threw {}", call, exception_text(std::current_exception())));
   }
-  auto c = inst.connect_receiver(i - w.senders);
-  if (c)
-    out.receiver = std::move(*c);
-  return static_cast<bool>(c);
+  return false;
 }
 
 /// A CaseRun is one run_case: a prepared instance, the arena, the actors, what came of them.
@@ -361,14 +462,16 @@ public:
   CaseRun(const ChannelEntry &entry, const Workload &w, const RunOptions &o, AnyInstance &inst,
           RunResult &out)
       : entry_(entry), w_(w), o_(o), inst_(inst), out_(out),
-        arena_(w.actors(), arena_capacity(w, out.is_register)), start_(w.actors()),
-        deadline_(Clock::now() + o.budget +
-                  o.per_message * (std::uint64_t{w.senders} * w.messages)),
+        arena_(w.actors(), arena_capacity(w, out.is_register)), notes_(w.actors() + 1),
+        start_(w.actors()), deadline_(Clock::now() + o.budget +
+                                      o.per_message * (std::uint64_t{w.senders} * w.messages)),
         processes_(o.mode == Mode::process) {}
 
   void run() {
     const std::vector<pid_t> pids = processes_ ? spawn_processes() : spawn_thread_host();
-    inst_.detach();
+    if (auto why = guarded(
+            entry_.name, "detach", [&] { inst_.detach(); }, o_.parent_call_limit))
+      add_error(*why);
     out_.exits = reap(pids, deadline_ + kGrace, [&] {
       if (auto stuck = stuck_receiver(w_, arena_, out_.is_register, o_.bound)) {
         stopped_ns_ = Arena::now_ns();
@@ -378,7 +481,10 @@ public:
       return false;
     });
     reaped_ns_ = Arena::now_ns();
-    inst_.destroy();
+    if (!unusable(entry_.name))
+      if (auto why = guarded(
+              entry_.name, "destroy", [&] { inst_.destroy(); }, o_.parent_call_limit))
+        add_error(*why);
     out_.race_report = collect_race_reports(races_);
     out_.history = arena_.history();
     describe_case(w_, entry_, o_, out_.history);
@@ -390,6 +496,7 @@ public:
 private:
   /// Actor `i`'s life once connected: the start barrier, its plan, its calls.
   int body(std::uint32_t i, AnySender *s, AnyReceiver *r) {
+    tls_note = notes_.slot(i);
     place(w_, i);
     Actor a{w_, i, arena_, deadline_, out_.is_register, processes_};
     if (!start_.arrive_and_wait(deadline_))
@@ -407,8 +514,10 @@ private:
     for (std::uint32_t i = 0; i < w_.actors(); ++i)
       pids.push_back(spawn([&, i]() -> int {
         report_races_to(races_);
+        std::set_terminate(on_terminate);
+        tls_note = notes_.slot(i);
         Endpoints e;
-        if (!connect_actor(inst_, w_, i, e))
+        if (!connect_actor(inst_, w_, i, e, tls_note))
           return kExitConnect;
         inst_.detach();
         return body(i, e.sender.get(), e.receiver.get());
@@ -421,9 +530,11 @@ private:
   std::vector<pid_t> spawn_thread_host() {
     return {spawn([&]() -> int {
       report_races_to(races_);
+      std::set_terminate(on_terminate);
+      tls_note = notes_.slot(w_.actors());
       std::vector<Endpoints> ends(w_.actors());
       for (std::uint32_t i = 0; i < w_.actors(); ++i)
-        if (!connect_actor(inst_, w_, i, ends[i]))
+        if (!connect_actor(inst_, w_, i, ends[i], tls_note))
           return kExitConnect;
       inst_.detach();
       std::vector<std::thread> threads;
@@ -458,12 +569,7 @@ private:
       } else if (e.exited && e.code == kExitRaceReported && !out_.race_report.empty()) {
         continue; // ThreadSanitizer's exit status: race-free says what it saw
       } else if (!e.clean()) {
-        const char *why = e.exited && e.code == kExitConnect   ? " (connect failed)"
-                          : e.exited && e.code == kExitBarrier ? " (a peer never reached the start)"
-                                                               : "";
-        const std::string who =
-            processes_ ? actor_name(w_, static_cast<std::uint32_t>(i)) : "thread host";
-        add_error(fmt::format("{}: {}{}", who, e.describe(), why));
+        add_error(exit_text(i, e));
       }
     }
     if (arena_.overflowed())
@@ -472,6 +578,39 @@ private:
       out_.history.crashed.push_back(*out_.crashed + 1);
       out_.history.crashed_ns.push_back(out_.exits[*out_.crashed].ended_ns);
     }
+  }
+
+  /// Why child `i` ended as it did: its exit, where it was (the call it was in, or the last one
+  /// it made), and its note (or the notes of the thread host's actors).
+  std::string exit_text(std::size_t i, const ChildExit &e) const {
+    const auto actor = static_cast<std::uint32_t>(i);
+    std::string note = notes_.read(processes_ ? actor : w_.actors());
+    for (std::uint32_t a = 0; !processes_ && a < w_.actors(); ++a)
+      if (std::string n = notes_.read(a); !n.empty())
+        note += fmt::format("{}{}: {}", note.empty() ? "" : "; ", actor_name(w_, a), n);
+    if (note.empty())
+      note = e.exited && e.code == kExitConnect   ? "connect failed"
+             : e.exited && e.code == kExitBarrier ? "a peer never reached the start"
+                                                  : "";
+    std::string where;
+    if (e.signal != 0)
+      for (std::uint32_t a = 0; a < w_.actors(); ++a) {
+        if (processes_ && a != actor)
+          continue;
+        const auto c = arena_.last_call(a);
+        if (processes_ && !c)
+          where = " before its first call";
+        else if (c && c->pending)
+          where += fmt::format("{} {}in {}", where.empty() ? "" : ",",
+                               processes_ ? "" : actor_name(w_, a) + " ", spec::to_string(c->op));
+        else if (processes_)
+          where = fmt::format(" after its last call ({} -> {})", spec::to_string(c->op),
+                              spec::to_string(c->res));
+      }
+    if (!processes_ && !where.empty())
+      where = " (still" + where + ")";
+    return fmt::format("{}: {}{}{}", processes_ ? actor_name(w_, actor) : "thread host",
+                       e.describe(), where, note.empty() ? "" : ": " + note);
   }
 
   void add_error(const std::string &text) {
@@ -484,12 +623,64 @@ private:
   AnyInstance &inst_;
   RunResult &out_;
   Arena arena_;
+  Notes notes_;
   Barrier start_;
   const Deadline deadline_;
   const bool processes_;
   const std::string races_ = race_report_base(); // a TSan build: where the reports go
   std::int64_t stopped_ns_ = 0, reaped_ns_ = 0;
 };
+
+/// This process's open descriptors, "fd -> target", from /proc/self/fd.
+std::set<std::string> open_descriptors() {
+  std::set<std::string> out;
+  DIR *d = ::opendir("/proc/self/fd");
+  if (d == nullptr)
+    return out;
+  const int own = ::dirfd(d);
+  while (dirent *e = ::readdir(d)) {
+    if (e->d_name[0] == '.' || std::atoi(e->d_name) == own)
+      continue;
+    char target[256] = {};
+    const ssize_t n =
+        ::readlink((std::string("/proc/self/fd/") + e->d_name).c_str(), target, sizeof target - 1);
+    out.insert(fmt::format("{} -> {}", e->d_name, n > 0 ? std::string(target, n) : "?"));
+  }
+  ::closedir(d);
+  return out;
+}
+
+/// What the channel left once destroyed, in this process or in a file system, as one line (""
+/// when nothing), after removing it. Only what cannot be another process's: the named objects
+/// this instance listed, and descriptors and children of this process. An object the channel
+/// never listed is not looked for: a test running beside this one (ctest -j) makes objects of
+/// its own, and a name alone cannot say whose they are.
+std::string leftovers(const std::vector<NamedObject> &named, const std::set<std::string> &fds) {
+  std::vector<std::string> left;
+  for (const NamedObject &n : named)
+    if (object_exists(n)) {
+      const bool removed = remove_object(n);
+      left.push_back(fmt::format("destroy left {} {}{}", n.kind,
+                                 n.kind == "shm" ? "/dev/shm" + n.path : n.path,
+                                 removed ? " (removed by the harness)" : ""));
+    }
+  std::vector<std::string> fds_left;
+  for (const std::string &fd : open_descriptors())
+    if (!fds.contains(fd) && fd.find("-> /proc/") == std::string::npos)
+      fds_left.push_back(fd);
+  if (!fds_left.empty())
+    left.push_back(fmt::format("destroy left {} descriptor(s) open in ipcverify: {}",
+                               fds_left.size(), fmt::join(fds_left, ", ")));
+  for (const pid_t pid : live_children()) {
+    ::kill(pid, SIGKILL);
+    int st = 0;
+    while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    left.push_back(
+        fmt::format("destroy left child process {} running (killed by the harness)", pid));
+  }
+  return fmt::format("{}", fmt::join(left, "; "));
+}
 
 } // namespace
 
@@ -501,15 +692,50 @@ RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOption
     out.interrupted = true;
     return out;
   }
+  if (auto why = unusable(entry.name)) {
+    out.run_error = *why;
+    out.abandoned = true;
+    return out;
+  }
   Config cfg;
   cfg.senders = w.senders;
   cfg.receivers = w.receivers;
-  auto prepared = entry.prepare(cfg);
-  if (!prepared) {
-    out.run_error = "prepare: " + prepared.status().describe();
+  const std::set<std::string> fds_before = open_descriptors();
+  std::unique_ptr<AnyInstance> inst;
+  std::string failed;
+  std::vector<NamedObject> named;
+  auto why = guarded(
+      entry.name, "prepare",
+      [&] {
+        auto prepared = entry.prepare(cfg);
+        if (prepared)
+          inst = std::move(*prepared);
+        else
+          failed = "prepare: " + prepared.status().describe();
+      },
+      o.parent_call_limit);
+  if (!why && inst)
+    why = guarded(
+        entry.name, "named_objects", [&] { named = inst->named_objects(); }, o.parent_call_limit);
+  if (why) { // the instance, if any, is abandoned with the channel: no more calls into it
+    (void)inst.release();
+    out.run_error = *why;
+    out.abandoned = true;
     return out;
   }
-  CaseRun(entry, w, o, **prepared, out).run();
+  if (!inst) {
+    out.run_error = failed;
+    return out;
+  }
+  CaseRun(entry, w, o, *inst, out).run();
+  if (!out.abandoned && unusable(entry.name)) {
+    (void)inst.release(); // destroy or detach failed in here: the instance is the channel's
+    out.abandoned = true;
+    return out;
+  }
+  inst.reset();
+  if (std::string left = leftovers(named, fds_before); !left.empty())
+    out.run_error += (out.run_error.empty() ? "" : "; ") + left;
   return out;
 }
 

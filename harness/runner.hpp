@@ -3,6 +3,7 @@
 // by a watchdog: a hung case is killed, every child reaped, every OS object destroyed.
 #pragma once
 
+#include "guard.hpp"
 #include "process.hpp"
 #include "workload.hpp"
 
@@ -29,6 +30,8 @@ struct RunOptions {
   std::chrono::milliseconds slack{100};
   /// Added to the case deadline per message of the case (long cases need the time).
   std::chrono::microseconds per_message{50};
+  /// How long a call into the channel in this process (prepare, destroy, ...) may take.
+  std::chrono::milliseconds parent_call_limit = kParentCallLimit;
 };
 
 /// A RunResult is what one case produced.
@@ -39,14 +42,22 @@ struct RunResult {
   bool interrupted = false;             ///< the run was interrupted: nothing here is evidence
   std::optional<std::uint32_t> crashed; ///< actor killed by the crash plan, as planned
   std::string run_error;                ///< setup failure, arena overflow, an unexpected exit
-  std::string race_report;   ///< a ThreadSanitizer build: the first race report of the case
-  std::string hang_note;     ///< why the case was stopped before the watchdog, if so
+  std::string race_report; ///< a ThreadSanitizer build: the first race report of the case
+  std::string hang_note;   ///< why the case was stopped before the watchdog, if so
+  /// The channel failed in this process (crashed, hung or threw in prepare, named_objects,
+  /// detach or destroy; guard.hpp): run_error says how, and no case of it runs again here.
+  bool abandoned = false;
   bool is_register = false;  ///< write/read events instead of send/recv
   Mode mode = Mode::process; ///< how the actors ran
 };
 
 /// Runs `w` against a fresh instance of `entry` and returns the history. Never throws for a
-/// misbehaving channel; always destroys the instance and reaps every child.
+/// misbehaving channel; always destroys the instance and reaps every child. What the channel
+/// does wrong is its `run` failure (run_error), never a crash or hang of the caller: the calls
+/// into it in this process are guarded (guard.hpp); an actor that crashes, throws out of a
+/// noexcept call or fails to connect is named with its last call; a receive whose size exceeds
+/// the buffer or the claimed maximum is an error, never read; a named object that destroy left
+/// is removed and reported, and so is a descriptor or child process it left in this process.
 RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOptions &o);
 
 /// Whether a blocking receiver of `w` is stuck: every sender closed (its close returned ok)

@@ -6,8 +6,10 @@
 #include "engine.hpp"
 #include "generators.hpp"
 
+#include "harness/guard.hpp"
 #include "harness/interrupt.hpp"
 #include "harness/isolation.hpp"
+#include "harness/plugins.hpp"
 
 #include <fmt/format.h>
 #include <iostream>
@@ -91,6 +93,12 @@ std::string_view to_string(SpecResult::Kind k) {
   return "skip";
 }
 
+/// " --plugin PATH" for a channel a plugin registered (a replay must load it again), else "".
+std::string plugin_flag(const ChannelEntry &entry) {
+  const std::string path = harness::plugin_of(entry.name);
+  return path.empty() ? std::string() : " --plugin " + quote(path);
+}
+
 std::string replay_command(const ChannelEntry &entry, const std::string &spec, const Options &o,
                            const harness::Workload &w) {
   const Options defaults;
@@ -101,14 +109,15 @@ std::string replay_command(const ChannelEntry &entry, const std::string &spec, c
     extra += fmt::format(" --bound-ms {}", o.bound.count());
   if (o.slack != defaults.slack)
     extra += fmt::format(" --slack-ms {}", o.slack.count());
-  return fmt::format("ipcverify run --channel {} --spec {} --mode {} --workload {}{}{}", entry.name,
-                     spec, harness::to_string(o.mode), quote(harness::to_string(w)), extra,
-                     entry.faulty ? " --include-faulty" : "");
+  return fmt::format("ipcverify run{} --channel {} --spec {} --mode {} --workload {}{}{}",
+                     plugin_flag(entry), entry.name, spec, harness::to_string(o.mode),
+                     quote(harness::to_string(w)), extra, entry.faulty ? " --include-faulty" : "");
 }
 
 /// The `isolation` cell: the probes run once against fresh instances of the channel.
 SpecResult isolation_result(const ChannelEntry &entry, const Options &o) {
-  const harness::IsolationVerdict v = harness::isolation_verdict(entry);
+  // The probes call prepare and destroy in this process: guarded, like the runner's calls.
+  const harness::IsolationVerdict v = harness::isolation_verdict(harness::guarded_entry(entry));
   SpecResult res;
   res.channel = entry.name;
   res.spec = harness::kIsolation;
@@ -120,11 +129,15 @@ SpecResult isolation_result(const ChannelEntry &entry, const Options &o) {
   if (harness::interrupted() != 0) {
     res.kind = SpecResult::interrupted;
     res.observed = "interrupted while the probes ran";
+  } else if (const auto why = harness::unusable(entry.name)) {
+    res.kind = SpecResult::skip;
+    res.cases = 0;
+    res.observed = "not judged: the channel failed in ipcverify's own process (see run): " + *why;
   } else if (v.kind == harness::Outcome::fail) {
     res.kind = SpecResult::fail;
     res.counterexample = Counterexample{{}, v.explanation, probes};
-    res.replay = fmt::format("ipcverify run --channel {} --spec isolation{}", entry.name,
-                             entry.faulty ? " --include-faulty" : "");
+    res.replay = fmt::format("ipcverify run{} --channel {} --spec isolation{}", plugin_flag(entry),
+                             entry.name, entry.faulty ? " --include-faulty" : "");
   } else if (v.kind == harness::Outcome::skip) {
     res.kind = SpecResult::skip;
     res.cases = 0;
@@ -163,6 +176,8 @@ public:
         std::find(specs_.begin(), specs_.end(), harness::kIsolation) != specs_.end();
     if (probes && harness::interrupted() == 0)
       isolation_ = isolation_result(entry_, o_);
+    if (const auto why = harness::unusable(entry_.name)) // in the probes: no case can run
+      abandon(harness::Workload{}, *why);
     load_rapidcheck_quietly();
     for (std::uint64_t seed = o_.seed; more_cases() && (measuring_ || !targets_.empty()); ++seed)
       round(seed);
@@ -181,7 +196,8 @@ private:
   }
   bool time_left() const { return seconds_since(start_) < o_.budget_s; }
   bool more_cases() const {
-    return (o_.cases == 0 || cases_ < o_.cases) && time_left() && harness::interrupted() == 0;
+    return !abandoned_ && (o_.cases == 0 || cases_ < o_.cases) && time_left() &&
+           harness::interrupted() == 0;
   }
   bool targeted(const std::string &s) const {
     return std::find(targets_.begin(), targets_.end(), s) != targets_.end();
@@ -212,6 +228,17 @@ private:
   }
 
   void round(std::uint64_t seed);
+
+  /// The channel failed in this process (guard.hpp): `run` fails with the reason and the
+  /// campaign ends, since the harness calls the channel no more. Other channels go on.
+  void abandon(const harness::Workload &w, const std::string &why) {
+    if (abandoned_)
+      return;
+    abandoned_ = Counterexample{w, why, ""};
+    abandoned_->reproduced = 1;
+    abandoned_->reruns = 1;
+    ++broken_;
+  }
 
   /// Runs `w` up to `n` times, until `enough` of them broke `spec` again: {broke, ran}.
   std::pair<int, int> reproductions(const harness::Workload &w, const std::string &spec, int n,
@@ -287,6 +314,7 @@ private:
   Clock::time_point start_;
   std::map<std::string, Tally> tally_;
   std::optional<SpecResult> isolation_;
+  std::optional<Counterexample> abandoned_;
   int cases_ = 0, broken_ = 0;
   std::uint32_t longest_ = 0;
   double long_seconds_ = 0; ///< time spent in long cases
@@ -333,6 +361,10 @@ void Campaign::round(std::uint64_t seed) {
     const harness::RunResult r = harness::run_case(entry_, w, run_opts_);
     if (r.interrupted)
       return;
+    if (r.abandoned) {
+      abandon(w, r.run_error);
+      return;
+    }
     const auto outcomes = harness::judge(entry_, r, specs_);
     if (space_.long_messages != 0)
       long_seconds_ += seconds_since(case_start);
@@ -382,10 +414,17 @@ SpecResult Campaign::cell(const std::string &s) const {
   res.spec = s;
   res.cases = t.judged;
   res.seed = o_.seed;
-  if (t.cx) {
+  if (s == harness::kRun && abandoned_) {
+    res.kind = SpecResult::fail;
+    res.counterexample = abandoned_;
+    res.replay = replay_command(entry_, s, o_, abandoned_->workload);
+  } else if (t.cx) {
     res.kind = SpecResult::fail;
     res.counterexample = t.cx;
     res.replay = replay_command(entry_, s, o_, t.cx->workload);
+  } else if (abandoned_ && t.judged == 0) {
+    res.kind = SpecResult::skip;
+    res.observed = "not judged: the channel failed in ipcverify's own process (see run)";
   } else if (harness::interrupted() != 0) {
     res.kind = SpecResult::interrupted;
     res.observed = fmt::format("interrupted after {} cases", cases_);

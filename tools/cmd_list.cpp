@@ -1,6 +1,9 @@
 // `ipcverify list`: every registered channel with its claims.
 #include "channel_args.hpp"
 #include "command.hpp"
+#include "plugin_args.hpp"
+
+#include "harness/plugins.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -10,6 +13,7 @@ namespace {
 
 struct ListOptions {
   bool include_faulty = false;
+  std::vector<std::string> plugins;
 };
 
 void add(CLI::App &app, int &status) {
@@ -17,7 +21,12 @@ void add(CLI::App &app, int &status) {
   CLI::App *cmd = app.add_subcommand("list", "List registered channels and what each claims");
   cmd->add_flag("--include-faulty", opts->include_faulty,
                 "Also list the deliberately broken fixtures (faulty-*)");
+  add_plugin_option(cmd, opts->plugins);
   cmd->callback([opts, &status] {
+    if (!load_plugins("ipcverify", opts->plugins)) {
+      status = kExitUsage;
+      return;
+    }
     std::size_t w = 0; // the widest name shown
     for (const auto &e : channels())
       if (!e.faulty || opts->include_faulty)
@@ -36,6 +45,8 @@ void add(CLI::App &app, int &status) {
                    c.loss == LossPolicy::drop_oldest ? "drop-oldest" : "drop-newest");
       if (!c.notes.empty())
         fmt::print("{:<{}} {}\n", "", w, c.notes);
+      if (const std::string from = harness::plugin_of(e.name); !from.empty())
+        fmt::print("{:<{}} from plugin {}\n", "", w, from);
     }
     status = kExitOk;
   });

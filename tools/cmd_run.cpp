@@ -6,6 +6,7 @@
 #include "channel_args.hpp"
 #include "command.hpp"
 #include "junit.hpp"
+#include "plugin_args.hpp"
 #include "run_report.hpp"
 
 #include "harness/interrupt.hpp"
@@ -37,6 +38,7 @@ struct RunOptions {
   std::uint32_t max_messages = 100000;
   bool include_faulty = false;
   bool no_crash = false;
+  std::vector<std::string> plugins;
 };
 
 bool write_file(const std::string &path, const std::string &text) {
@@ -186,6 +188,8 @@ bool write_reports(const RunOptions &o, const RunContext &ctx, const std::vector
 }
 
 int run(const RunOptions &o) {
+  if (!load_plugins("ipcverify", o.plugins))
+    return kExitUsage;
   harness::install_interrupt_handlers();
   std::vector<const ChannelEntry *> picked;
   std::string error;
@@ -272,6 +276,7 @@ void add(CLI::App &app, int &status) {
       ->check(CLI::Range(1, 600000));
   cmd->add_flag("--no-crash", o->no_crash, "Do not generate crash plans");
   cmd->add_flag("--include-faulty", o->include_faulty, "Include the faulty-* fixtures");
+  add_plugin_option(cmd, o->plugins);
   cmd->callback([o, &status] { status = run(*o); });
 }
 

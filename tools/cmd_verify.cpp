@@ -5,6 +5,7 @@
 #include "harness/conformance.hpp"
 #include "harness/interrupt.hpp"
 #include "junit.hpp"
+#include "plugin_args.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -18,9 +19,12 @@ struct VerifyOptions {
   std::vector<std::string> channels;
   bool include_faulty = false;
   std::string junit;
+  std::vector<std::string> plugins;
 };
 
 int run(const VerifyOptions &o) {
+  if (!load_plugins("ipcverify", o.plugins))
+    return kExitUsage;
   harness::install_interrupt_handlers();
   std::vector<const ChannelEntry *> picked;
   std::string error;
@@ -103,6 +107,7 @@ void add(CLI::App &app, int &status) {
   cmd->add_option("--channel", opts->channels, "Channel to verify (repeatable; default: all)");
   cmd->add_flag("--include-faulty", opts->include_faulty, "Include the faulty-* fixtures");
   cmd->add_option("--junit", opts->junit, "Write JUnit XML: a testcase per conformance check");
+  add_plugin_option(cmd, opts->plugins);
   cmd->callback([opts, &status] { status = run(*opts); });
 }
 

@@ -1,6 +1,8 @@
 // Implementation of the reports of `ipcverify run` (run_report.hpp).
 #include "run_report.hpp"
 
+#include "harness/plugins.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <fmt/format.h>
@@ -151,9 +153,16 @@ nlohmann::json to_json(const RunContext &ctx, const std::vector<Row> &rows) {
       results.push_back(std::move(j));
     }
   }
+  nlohmann::json plugins = nlohmann::json::array();
+  for (const auto &p : harness::loaded_plugins())
+    plugins.push_back({{"path", p.path},
+                       {"name", p.name},
+                       {"xxh3_64", harness::digest_text(p.digest)},
+                       {"channels", p.channels}});
   return nlohmann::json{{"mode", ctx.mode},         {"seed", ctx.seed},
                         {"budget_s", ctx.budget_s}, {"interrupted", ctx.interrupted},
-                        {"campaigns", campaigns},   {"results", results}};
+                        {"plugins", plugins},       {"campaigns", campaigns},
+                        {"results", results}};
 }
 
 std::string to_markdown(const RunContext &ctx, const std::vector<std::string> &specs,
@@ -164,6 +173,13 @@ std::string to_markdown(const RunContext &ctx, const std::vector<std::string> &s
   fmt::print(mem, "# ipcverify report\n\nmode {}, seed {}, budget {:.0f} s{}\n\n", ctx.mode,
              ctx.seed, ctx.budget_s,
              ctx.interrupted ? " — interrupted: unfinished cells say so" : "");
+  if (!harness::loaded_plugins().empty()) {
+    fmt::print(mem, "Plugins loaded:\n\n");
+    for (const auto &p : harness::loaded_plugins())
+      fmt::print(mem, "- `{}` ({}; XXH3-64 {}): {}\n", p.path, p.name,
+                 harness::digest_text(p.digest), fmt::join(p.channels, ", "));
+    fmt::print(mem, "\n");
+  }
   print_matrix(mem, specs, rows, true);
   print_campaigns(mem, rows, true);
   print_details(mem, rows, true);

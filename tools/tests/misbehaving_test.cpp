@@ -1,0 +1,130 @@
+// The misbehaving plugin (testplugins/misbehaving/) through the real command line: for each
+// fixture, `ipcverify run --plugin <path> --include-faulty --channel misbehave-X --cases 20`
+// exits 1 (never a crash of its own, never a hang), its matrix shows the `run` cell FAIL, the
+// JSON report carries the reason, and no process and no named object of the run is left.
+//
+// This test process is a child subreaper, so any descendant of a run that outlived it would be
+// handed to this process and show up among its children. Without the plugin loader (no
+// `--plugin` in `ipcverify run --help`) the tests skip and say so.
+#include "harness/hygiene.hpp"
+#include "harness/process.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+#include <fmt/format.h>
+#include <fstream>
+#include <string>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace ipcv::harness {
+namespace {
+
+struct Outcome {
+  int status = -1;
+  std::string out;
+};
+
+/// Runs `ipcverify <args>` through the shell, stdout and stderr together.
+Outcome ipcverify(const std::string &args) {
+  Outcome o;
+  const std::string cmd = std::string(IPCVERIFY_BIN) + " " + args + " 2>&1";
+  FILE *p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr)
+    return o;
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), buf.size(), p) != nullptr)
+    o.out += buf.data();
+  const int st = ::pclose(p);
+  o.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return o;
+}
+
+bool loader_exists() {
+  static const bool yes = ipcverify("run --help").out.find("--plugin") != std::string::npos;
+  return yes;
+}
+
+/// The names under /dev/shm that look like the fixtures' objects.
+std::vector<std::string> misbehave_objects() {
+  std::vector<std::string> out;
+  for (const auto &e : Snapshot::take().entries)
+    if (e.find("ipcv-misbehave-") != std::string::npos)
+      out.push_back(e);
+  return out;
+}
+
+class MisbehavingPlugin : public ::testing::TestWithParam<std::pair<const char *, const char *>> {
+protected:
+  void SetUp() override {
+    if (!loader_exists())
+      GTEST_SKIP() << "ipcverify has no --plugin yet (the plugin loader is not in this build)";
+    ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  }
+};
+
+TEST_P(MisbehavingPlugin, IsTheChannelsRunFailureAndLeavesNothing) {
+  const auto [channel, reason] = GetParam();
+  const std::vector<std::string> objects_before = misbehave_objects();
+  const std::string json =
+      ::testing::TempDir() + "/misbehaving-" + std::to_string(::getpid()) + ".json";
+  // A hang costs a whole case deadline plus the watchdog's grace per run: the hanging fixture
+  // skips the isolation probes (which wait on it in children of their own, up to their limit)
+  // and gets a shorter budget, so its campaign is a few cases and one cut shrink.
+  const std::string extra =
+      std::string(channel) == "misbehave-hang-send" ? " --spec run --time-budget 20" : "";
+  const Outcome o =
+      ipcverify(fmt::format("run --plugin {} --include-faulty --channel {} --cases 20 "
+                            "--case-budget-ms 1500 --seed 1 --json {}{}",
+                            IPCV_MISBEHAVING_PLUGIN, channel, json, extra));
+  EXPECT_EQ(o.status, 1) << o.out; // 1: a broken claim; not 2, not a signal, not a hang
+  EXPECT_NE(o.out.find(fmt::format("FAIL {} × run", channel)), std::string::npos) << o.out;
+  std::ifstream in(json);
+  ASSERT_TRUE(in) << "no JSON report: " << o.out;
+  const nlohmann::json report = nlohmann::json::parse(in);
+  bool found = false;
+  for (const auto &r : report["results"])
+    if (r["channel"] == channel && r["spec"] == "run") {
+      found = true;
+      EXPECT_EQ(r["verdict"], "fail");
+      ASSERT_TRUE(r["counterexample"].is_string()) << r.dump();
+      EXPECT_NE(r["counterexample"].get<std::string>().find(reason), std::string::npos) << r.dump();
+    }
+  EXPECT_TRUE(found) << report.dump();
+  std::remove(json.c_str());
+  EXPECT_TRUE(live_children().empty()) << "a process of the run outlived it";
+  EXPECT_EQ(misbehave_objects(), objects_before) << "a named object of the run was left";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EachMisbehaviour, MisbehavingPlugin,
+    ::testing::Values(
+        std::pair{"misbehave-crash-prepare", "prepare crashed with SIGSEGV"},
+        std::pair{"misbehave-crash-destroy", "destroy crashed with SIGSEGV"},
+        std::pair{"misbehave-hang-prepare", "prepare did not return within 10 s"},
+        std::pair{"misbehave-throw-prepare",
+                  "prepare threw std::runtime_error: misbehave: no broker to connect to"},
+        std::pair{"misbehave-crash-send", "killed by SIGSEGV"},
+        std::pair{"misbehave-hang-send", "the watchdog killed"},
+        std::pair{"misbehave-throw-connect",
+                  "connect_receiver threw std::runtime_error: misbehave: the receiver could not "
+                  "connect"},
+        std::pair{"misbehave-throw-send",
+                  "threw std::runtime_error: misbehave: the send threw out of a noexcept call"},
+        std::pair{"misbehave-garbage-size", "returned ok with"},
+        std::pair{"misbehave-leak", "destroy left shm /dev/shm/ipcv-misbehave-"},
+        std::pair{"misbehave-leak-fd", "destroy left 1 descriptor(s) open in ipcverify"}),
+    [](const auto &info) {
+      std::string n = std::string(info.param.first).substr(10);
+      for (char &c : n)
+        if (c == '-')
+          c = '_';
+      return n;
+    });
+
+} // namespace
+} // namespace ipcv::harness
