@@ -22,6 +22,7 @@
 #include <exception>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <iterator>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -243,10 +244,23 @@ void write_all(int fd, const std::string &s) {
   }
 }
 
+/// The signals of the terminal and of `kill`: while a probe runs they kill its process group
+/// before they take effect here, since that group is not the terminal's.
+constexpr int kRelayed[] = {SIGINT, SIGTERM, SIGHUP};
+volatile std::sig_atomic_t probe_signal = 0;
+extern "C" void on_probe_signal(int sig) { probe_signal = sig; }
+
 /// The probe child: loads and registers the plugin, writes progress marks ('E': calling the
 /// entry point, 'R': calling the registration) and then "=" and one line (ok or why not).
-[[noreturn]] void probe_child(const std::string &path, int fd) {
+[[noreturn]] void probe_child(const std::string &path, int fd, pid_t parent) {
   ::setpgid(0, 0); // its group is killed as a whole, with anything the plugin forked
+  // Dies with ipcverify even when that is killed outright; the terminal's signals do not reach
+  // this group, ipcverify relays them (see probe).
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent)
+    ::_exit(1);
+  for (int sig : kRelayed)
+    ::signal(sig, SIG_DFL);
   const auto mark = [fd](char c) { write_all(fd, std::string(1, c)); };
   std::string result;
   Opened o = open_plugin(path, RTLD_NOW | RTLD_LOCAL, mark);
@@ -275,17 +289,30 @@ std::string probe(const std::string &path) {
   // While the probe runs, processes the plugin forks are re-parented to this one when the
   // child dies, so they can be reaped here and none outlives the probe.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  struct sigaction relay {
+  }, old[std::size(kRelayed)];
+  relay.sa_handler = on_probe_signal; // no SA_RESTART: poll and waitpid return EINTR
+  sigemptyset(&relay.sa_mask);
+  probe_signal = 0;
+  for (std::size_t i = 0; i < std::size(kRelayed); ++i)
+    ::sigaction(kRelayed[i], &relay, &old[i]);
+  const auto restore = [&] {
+    for (std::size_t i = 0; i < std::size(kRelayed); ++i)
+      ::sigaction(kRelayed[i], &old[i], nullptr);
+  };
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
     const int err = errno;
     ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+    restore();
     ::close(p[0]);
     ::close(p[1]);
     return fmt::format("cannot probe it: fork: {}", std::strerror(err));
   }
   if (pid == 0) {
     ::close(p[0]);
-    probe_child(path, p[1]);
+    probe_child(path, p[1], parent);
   }
   ::setpgid(pid, pid); // also here, so the group exists before the parent may kill it
   ::close(p[1]);
@@ -298,7 +325,7 @@ std::string probe(const std::string &path) {
   };
   std::string report;
   bool eof = false, late = false;
-  while (!eof && !late && report.find('\n') == std::string::npos) {
+  while (!eof && !late && !probe_signal && report.find('\n') == std::string::npos) {
     pollfd pf{rd.fd, POLLIN, 0};
     const int ready = ::poll(&pf, 1, left_ms());
     if (ready < 0 && errno == EINTR)
@@ -323,7 +350,7 @@ std::string probe(const std::string &path) {
                                                                    : "loading it";
   int status = 0;
   bool reaped = false;
-  if (eq == std::string::npos && !late) {
+  if (eq == std::string::npos && !late && !probe_signal) {
     // No report and the pipe closed: the child ended (or closed the pipe and lives on); wait
     // for its status until the deadline.
     for (;;) {
@@ -332,7 +359,7 @@ std::string probe(const std::string &path) {
         reaped = true;
         break;
       }
-      if (left_ms() == 0) {
+      if (left_ms() == 0 || probe_signal) {
         late = true;
         break;
       }
@@ -347,6 +374,12 @@ std::string probe(const std::string &path) {
   for (int ignored = 0; ::waitpid(-pid, &ignored, 0) > 0 || errno == EINTR;) {
   }
   ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+  restore();
+  if (const int sig = probe_signal) {
+    // Now that nothing of the probe is left, the signal does what it would have done.
+    ::raise(sig);
+    return fmt::format("interrupted by {} while probing it", signal_name(sig));
+  }
   if (eq != std::string::npos) {
     std::string line = report.substr(eq + 1);
     if (!line.empty() && line.back() == '\n')

@@ -81,11 +81,14 @@ int run(const VerifyOptions &o) {
     any_failed |= !row.failures.empty();
     rows.push_back(std::move(row));
   }
-  fmt::print("{:<14} {:<34} {}\n", "channel", "claims", "result");
+  std::size_t w = 14; // the name column: plugin channels may have longer names
+  for (const auto &r : rows)
+    w = std::max(w, r.channel.size());
+  fmt::print("{:<{}} {:<34} {}\n", "channel", w, "claims", "result");
   for (const auto &r : rows) {
-    fmt::print("{:<14} {:<34} {}\n", r.channel, r.claims, r.result);
+    fmt::print("{:<{}} {:<34} {}\n", r.channel, w, r.claims, r.result);
     for (const auto &f : r.failures)
-      fmt::print("{:<14}   - {}\n", "", f);
+      fmt::print("{:<{}}   - {}\n", "", w, f);
   }
   if (!o.junit.empty() && !junit::write(o.junit, junit::to_xml("ipcverify verify", suites))) {
     std::fprintf(stderr, "ipcverify verify: cannot write %s\n", o.junit.c_str());

@@ -7,7 +7,8 @@
 //   IPCV_PLUGIN("my-channels", registrar) { registrar.add<MyQueue>(); }
 //
 // built with ipcverify_add_plugin() (the installed CMake package) and loaded with
-// `ipcverify ... --plugin ./libmy_channels.so` or IPCV_PLUGINS. See docs/adding-an-adapter.md.
+// `ipcverify ... --plugin ./libmy_channels.so` or IPCV_PLUGINS. See docs/adding-an-adapter.md;
+// how a plugin is loaded, and every reason it can be refused: docs/plugins.md.
 //
 // What crosses the boundary is C++ (a ChannelEntry holds std::string, std::vector and
 // std::function), so ipcverify and the plugin must agree on more than the contract: the plugin

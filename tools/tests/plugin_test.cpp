@@ -15,6 +15,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <fcntl.h>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <iterator>
@@ -184,6 +185,48 @@ TEST(Plugin, HangingRegistrationIsKilledWithWhatItForked) {
   }
   ::unlink(pidfile.c_str());
   EXPECT_EQ(seen, 2) << "the fixture writes its own pid and its child's";
+  EXPECT_TRUE(no_children());
+}
+
+/// The pids in `file`, one a line.
+std::vector<int> pids_in(const std::string &file) {
+  std::vector<int> out;
+  std::ifstream in(file);
+  for (int pid = 0; in >> pid;)
+    out.push_back(pid);
+  return out;
+}
+
+TEST(Plugin, InterruptDuringTheProbeLeavesNothing) {
+  // Ctrl-C reaches ipcverify's process group, not the probe's: ipcverify must take the probe's
+  // group down before it dies of the signal.
+  const std::string pidfile = ::testing::TempDir() + "ipcv-hang-pids-int";
+  ::unlink(pidfile.c_str());
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::setenv("IPCV_FIXTURE_PIDFILE", pidfile.c_str(), 1);
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::execl(IPCVERIFY_BIN, IPCVERIFY_BIN, "list", "--plugin", FIXTURE_PLUGIN_HANGS, nullptr);
+    ::_exit(127);
+  }
+  // Until the registration hangs (the fixture and its child wrote their pids), or ipcverify
+  // gave up on it first.
+  int st = 0;
+  bool exited = false;
+  while (pids_in(pidfile).size() < 2 && !exited) {
+    exited = ::waitpid(pid, &st, WNOHANG) == pid;
+    ::usleep(10000);
+  }
+  ASSERT_FALSE(exited) << "ipcverify ended before the registration hung";
+  ASSERT_EQ(::kill(pid, SIGINT), 0);
+  ASSERT_EQ(::waitpid(pid, &st, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGINT) << "status " << st;
+  for (int p : pids_in(pidfile))
+    EXPECT_TRUE(::kill(p, 0) != 0 && errno == ESRCH) << "process " << p << " outlived the run";
+  ::unlink(pidfile.c_str());
   EXPECT_TRUE(no_children());
 }
 
