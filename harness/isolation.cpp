@@ -4,6 +4,7 @@
 // own children (which record into a page mapped before fork), reaps them, destroys the
 // instances and checks that their named objects are gone.
 #include "isolation.hpp"
+#include "guard.hpp"
 #include "isolation_internal.hpp"
 
 #include <exception>
@@ -11,13 +12,16 @@
 
 namespace ipcv::harness {
 
+using isolation_detail::inconclusive;
 using isolation_detail::result;
+using isolation_detail::take_hang;
 
 std::string ProbeResult::line() const {
   return fmt::format("{}: {}: {}", to_string(probe), to_string(kind), observed);
 }
 
-ProbeResult run_probe(Probe p, const ChannelEntry &e) {
+namespace {
+ProbeResult run_probe_once(Probe p, const ChannelEntry &e) {
   try {
     switch (p) {
     case Probe::owner_only:
@@ -35,6 +39,22 @@ ProbeResult run_probe(Probe p, const ChannelEntry &e) {
     return result(p, Outcome::skip, std::string("the probe could not run: ") + x.what());
   }
   return result(p, Outcome::skip, "unknown probe");
+}
+} // namespace
+
+ProbeResult run_probe(Probe p, const ChannelEntry &e) {
+  if (const auto why = unusable(e.name))
+    return inconclusive(p, "not run: the channel is unusable: " + *why);
+  take_hang(); // a hang noted by an earlier probe belongs to that probe
+  ProbeResult r = run_probe_once(p, e);
+  // A child of the probe that outlived every deadline it was given: the channel hung, which
+  // says nothing about isolation. It is the channel's `run` failure (the campaign reads
+  // unusable()), and the probes after this one are not run: each would wait as long again.
+  if (const auto hang = take_hang()) {
+    mark_unusable(e.name, fmt::format("in the isolation probe {}, {}", to_string(p), *hang));
+    return inconclusive(p, "the channel hung: " + *hang);
+  }
+  return r;
 }
 
 IsolationReport probe_isolation(const ChannelEntry &e) {

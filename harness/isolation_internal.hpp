@@ -102,6 +102,18 @@ private:
 /// queues count against a per-user byte limit shared by every test on the machine).
 Config probe_config();
 
+/// Reaps the children of a probe that run the channel's code (`roles[i]` names pids[i]),
+/// waiting at most `limit_ms`. A child still running then is killed like any other, and the
+/// hang is noted for run_probe (take_hang): every call a probe's child makes has a deadline far
+/// inside the limit, so a child still there is a channel that ignored its deadline, and that is
+/// no evidence about isolation either way.
+std::vector<ChildExit> reap_channel_children(const std::vector<pid_t> &pids,
+                                             const char *const *roles, int limit_ms);
+
+/// The hang reap_channel_children noted since the last call, if any ("sender still running
+/// 30 s after it started").
+std::optional<std::string> take_hang();
+
 /// "" when every child exited cleanly, else "role how; ..." for those that did not.
 std::string exits_text(const std::vector<ChildExit> &exits, const char *const *roles);
 

@@ -272,9 +272,9 @@ ProbeResult copy_semantics(const ChannelEntry &e) {
     const pid_t tx = spawn([&] { return send_from_each_source(run, *inst); });
     const pid_t rx = spawn([&] { return receive_each(run, *inst); });
     inst->detach();
-    const auto exits = reap({tx, rx}, after_ms(30000));
-    const std::string left = inst.destroy();
     const char *roles[] = {"sender", "receiver"};
+    const auto exits = reap_channel_children({tx, rx}, roles, 30000);
+    const std::string left = inst.destroy();
     out = copy_verdict(*notes, exits_text(exits, roles), left);
   }
   ::munmap(pool, shared_bytes);
@@ -397,9 +397,9 @@ ProbeResult nothing_else_shared(const ChannelEntry &e) {
   const pid_t tx = spawn([&] { return child(0); });
   const pid_t rx = spawn([&] { return child(1); });
   inst->detach();
-  const auto exits = reap({tx, rx}, after_ms(30000));
-  const std::string left = inst.destroy();
   const char *roles[] = {"sender", "receiver"};
+  const auto exits = reap_channel_children({tx, rx}, roles, 30000);
+  const std::string left = inst.destroy();
   return share_verdict(*notes, exits_text(exits, roles), left);
 }
 

@@ -206,10 +206,10 @@ ProbeResult no_crosstalk(const ChannelEntry &e) {
   }
   a->detach();
   b->detach();
-  const auto exits = reap(pids, after_ms(30000));
+  const char *roles[] = {"sender A", "receiver A", "sender B", "receiver B"};
+  const auto exits = reap_channel_children(pids, roles, 30000);
   a.release(); // both first: instances sharing an object (a bug) remove it with the last
   b.release();
-  const char *roles[] = {"sender A", "receiver A", "sender B", "receiver B"};
   return crosstalk_verdict(*notes, reg, exits_text(exits, roles), a.leftovers() + b.leftovers());
 }
 

@@ -239,9 +239,9 @@ ProbeResult owner_only(const ChannelEntry &e) {
     }
     return 0;
   });
-  const auto exits = reap({child}, after_ms(10000));
-  const std::string left = inst.destroy();
   const char *roles[] = {"probe child"};
+  const auto exits = reap_channel_children({child}, roles, 10000);
+  const std::string left = inst.destroy();
   if (exits[0].exited && exits[0].code == 2)
     return result(kP, Outcome::skip,
                   "could not drop to uid " + std::to_string(id.uid) + ": " + notes->drop.get());

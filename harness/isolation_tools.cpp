@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <utility>
 
 namespace ipcv::harness::isolation_detail {
 namespace {
@@ -47,6 +48,23 @@ Config probe_config() {
   c.receivers = 1;
   return c;
 }
+
+namespace {
+std::optional<std::string> noted_hang; // the parent's probes run one at a time
+} // namespace
+
+std::vector<ChildExit> reap_channel_children(const std::vector<pid_t> &pids,
+                                             const char *const *roles, int limit_ms) {
+  auto exits = reap(pids, after_ms(limit_ms));
+  for (std::size_t i = 0; i < exits.size() && !noted_hang; ++i)
+    if (exits[i].timed_out)
+      noted_hang = fmt::format("{} was still in the channel {} s after it started, though "
+                               "each of its calls has a deadline of at most 10 s: killed",
+                               roles[i], limit_ms / 1000);
+  return exits;
+}
+
+std::optional<std::string> take_hang() { return std::exchange(noted_hang, std::nullopt); }
 
 std::string exits_text(const std::vector<ChildExit> &exits, const char *const *roles) {
   std::string out;

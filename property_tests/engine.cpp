@@ -114,6 +114,12 @@ std::string replay_command(const ChannelEntry &entry, const std::string &spec, c
                      quote(harness::to_string(w)), extra, entry.faulty ? " --include-faulty" : "");
 }
 
+/// The command that runs the isolation probes of `entry` again.
+std::string isolation_replay(const ChannelEntry &entry) {
+  return fmt::format("ipcverify run{} --channel {} --spec isolation{}", plugin_flag(entry),
+                     entry.name, entry.faulty ? " --include-faulty" : "");
+}
+
 /// The `isolation` cell: the probes run once against fresh instances of the channel.
 SpecResult isolation_result(const ChannelEntry &entry, const Options &o) {
   // The probes call prepare and destroy in this process: guarded, like the runner's calls.
@@ -132,12 +138,11 @@ SpecResult isolation_result(const ChannelEntry &entry, const Options &o) {
   } else if (const auto why = harness::unusable(entry.name)) {
     res.kind = SpecResult::skip;
     res.cases = 0;
-    res.observed = "not judged: the channel failed in ipcverify's own process (see run): " + *why;
+    res.observed = "not judged: the channel failed (see run): " + *why;
   } else if (v.kind == harness::Outcome::fail) {
     res.kind = SpecResult::fail;
     res.counterexample = Counterexample{{}, v.explanation, probes};
-    res.replay = fmt::format("ipcverify run{} --channel {} --spec isolation{}", plugin_flag(entry),
-                             entry.name, entry.faulty ? " --include-faulty" : "");
+    res.replay = isolation_replay(entry);
   } else if (v.kind == harness::Outcome::skip) {
     res.kind = SpecResult::skip;
     res.cases = 0;
@@ -176,8 +181,10 @@ public:
         std::find(specs_.begin(), specs_.end(), harness::kIsolation) != specs_.end();
     if (probes && harness::interrupted() == 0)
       isolation_ = isolation_result(entry_, o_);
-    if (const auto why = harness::unusable(entry_.name)) // in the probes: no case can run
+    if (const auto why = harness::unusable(entry_.name)) { // in the probes: no case can run
       abandon(harness::Workload{}, *why);
+      abandoned_in_probes_ = true;
+    }
     load_rapidcheck_quietly();
     for (std::uint64_t seed = o_.seed; more_cases() && (measuring_ || !targets_.empty()); ++seed)
       round(seed);
@@ -315,6 +322,7 @@ private:
   std::map<std::string, Tally> tally_;
   std::optional<SpecResult> isolation_;
   std::optional<Counterexample> abandoned_;
+  bool abandoned_in_probes_ = false; ///< then the probes, not a workload, replay it
   int cases_ = 0, broken_ = 0;
   std::uint32_t longest_ = 0;
   double long_seconds_ = 0; ///< time spent in long cases
@@ -417,14 +425,15 @@ SpecResult Campaign::cell(const std::string &s) const {
   if (s == harness::kRun && abandoned_) {
     res.kind = SpecResult::fail;
     res.counterexample = abandoned_;
-    res.replay = replay_command(entry_, s, o_, abandoned_->workload);
+    res.replay = abandoned_in_probes_ ? isolation_replay(entry_)
+                                      : replay_command(entry_, s, o_, abandoned_->workload);
   } else if (t.cx) {
     res.kind = SpecResult::fail;
     res.counterexample = t.cx;
     res.replay = replay_command(entry_, s, o_, t.cx->workload);
   } else if (abandoned_ && t.judged == 0) {
     res.kind = SpecResult::skip;
-    res.observed = "not judged: the channel failed in ipcverify's own process (see run)";
+    res.observed = "not judged: the channel failed (see run)";
   } else if (harness::interrupted() != 0) {
     res.kind = SpecResult::interrupted;
     res.observed = fmt::format("interrupted after {} cases", cases_);
