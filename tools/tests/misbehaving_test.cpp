@@ -63,9 +63,7 @@ struct Misbehaviour {
 
 class MisbehavingPlugin : public ::testing::TestWithParam<Misbehaviour> {
 protected:
-  void SetUp() override {
-    ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
-  }
+  void SetUp() override { ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0); }
 };
 
 TEST_P(MisbehavingPlugin, IsTheChannelsRunFailureAndLeavesNothing) {
