@@ -36,20 +36,6 @@ int wait_fd(int fd, short events, Deadline d) noexcept {
   }
 }
 
-std::string random_suffix() {
-  unsigned char b[8];
-  std::size_t got = 0;
-  while (got < sizeof b) {
-    ssize_t n = ::getrandom(b + got, sizeof b - got, 0);
-    if (n > 0)
-      got += static_cast<std::size_t>(n);
-  }
-  char out[17];
-  for (int i = 0; i < 8; ++i)
-    std::snprintf(out + 2 * i, 3, "%02x", b[i]);
-  return std::string(out, 16);
-}
-
 bool process_alive(pid_t pid) noexcept {
   if (pid <= 0)
     return false;

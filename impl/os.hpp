@@ -1,5 +1,5 @@
 // Small operating-system helpers shared by the reference channels: deadlines for poll(2),
-// unpredictable names, process liveness, writes that cannot raise SIGPIPE.
+// process liveness, writes that cannot raise SIGPIPE. (Names of objects: ipcverify/names.hpp.)
 #pragma once
 
 #include "ipcverify/channel.hpp"
@@ -14,9 +14,6 @@ int poll_timeout_ms(Deadline d) noexcept;
 /// Waits until `fd` reports one of `events` or `d` passes, retrying on EINTR.
 /// Returns the revents (non-zero) when ready, 0 on timeout, -1 with errno on error.
 int wait_fd(int fd, short events, Deadline d) noexcept;
-
-/// 16 hex digits from getrandom(2): makes names of OS objects unpredictable.
-std::string random_suffix();
 
 /// True while process `pid` exists and is not a zombie (a dead child not yet reaped).
 bool process_alive(pid_t pid) noexcept;

@@ -21,6 +21,7 @@
 //     until received: 10 messages of 16 KiB fit in both.
 // A false claim, for the proof that a broken claim fails the user's CI: compiled with
 // EXAMPLE_CLAIM_CRASH_SAFETY_WRONG it claims crash-safety, which a killed sender breaks.
+#include <ipcverify/names.hpp>
 #include <ipcverify/perturb.hpp>
 #include <ipcverify/plugin.hpp>
 
@@ -30,10 +31,10 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <string>
 #include <unistd.h>
 #include <utility>
 
@@ -68,7 +69,7 @@ struct DgramChannel {
     int recv_fd = -1;
     unsigned senders = 1;
     std::uint32_t max_message = kMaxMessage;
-    char path[sizeof(sockaddr_un::sun_path)] = {};
+    ObjectName path; // a fixed array: a std::string would point into the parent's heap
   };
 
   class Sender {
@@ -224,26 +225,18 @@ struct DgramChannel {
     Address a;
     a.senders = cfg.senders;
     a.max_message = static_cast<std::uint32_t>(cfg.max_message ? cfg.max_message : kMaxMessage);
-    int n = 0;
-    if (!cfg.name.empty()) {
-      n = std::snprintf(a.path, sizeof a.path, "%.*s", static_cast<int>(cfg.name.size()),
-                        cfg.name.data());
-    } else {
-      unsigned long long r = 0;
-      if (::getrandom(&r, sizeof r, 0) != static_cast<ssize_t>(sizeof r))
-        return Status::from_errno("getrandom");
-      const char *dir = std::getenv("TMPDIR");
-      n = std::snprintf(a.path, sizeof a.path, "%s/ipcv-dgram-%d-%016llx",
-                        dir != nullptr && *dir != '\0' ? dir : "/tmp", int(::getpid()), r);
-    }
-    if (n < 0 || static_cast<std::size_t>(n) >= sizeof a.path)
-      return Status{Result::error, ENAMETOOLONG, "socket path"};
+    const char *tmp = std::getenv("TMPDIR");
+    const std::string dir = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/";
+    auto path = object_name(dir, "dgram", cfg.name);
+    if (!path)
+      return path.status();
+    a.path = *path;
     a.recv_fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (a.recv_fd < 0)
       return Status::from_errno("socket");
     sockaddr_un sa{};
     sa.sun_family = AF_UNIX;
-    std::memcpy(sa.sun_path, a.path, sizeof a.path);
+    std::memcpy(sa.sun_path, a.path.text, sizeof sa.sun_path);
     // bind refuses a path that exists (EADDRINUSE): nobody can plant a socket we then join.
     IPCV_PERTURB_POINT("dgram.prepare.before_bind");
     if (::bind(a.recv_fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa) != 0) {
@@ -252,9 +245,9 @@ struct DgramChannel {
       return s;
     }
     // Sending needs write permission on the socket file: the owner's only.
-    if (::chmod(a.path, 0600) != 0) {
+    if (::chmod(a.path.c_str(), 0600) != 0) {
       const Status s = Status::from_errno("chmod");
-      ::unlink(a.path);
+      ::unlink(a.path.c_str());
       ::close(a.recv_fd);
       return s;
     }
@@ -269,7 +262,7 @@ struct DgramChannel {
       return Status::from_errno("socket");
     sockaddr_un sa{};
     sa.sun_family = AF_UNIX;
-    std::memcpy(sa.sun_path, a.path, sizeof a.path);
+    std::memcpy(sa.sun_path, a.path.text, sizeof sa.sun_path);
     IPCV_PERTURB_POINT("dgram.connect.before_connect");
     if (::connect(fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa) != 0) {
       const int e = errno;
@@ -294,9 +287,9 @@ struct DgramChannel {
     if (a.recv_fd >= 0)
       ::close(a.recv_fd);
   }
-  static void destroy(const Address &a) noexcept { ::unlink(a.path); }
+  static void destroy(const Address &a) noexcept { ::unlink(a.path.c_str()); }
   static std::vector<NamedObject> named_objects(const Address &a) {
-    return {NamedObject{"socket", a.path}};
+    return {NamedObject{"socket", a.path.c_str()}};
   }
 };
 

@@ -30,13 +30,10 @@ Expected<MqueueChannel::Address> open_queue(const Config &cfg, int oflag, mode_t
   if (cfg.senders > MqueueChannel::kMaxEndpoints || cfg.receivers > MqueueChannel::kMaxEndpoints)
     return Status{Result::error, EINVAL, "more than 64 endpoints on one side"};
   MqueueChannel::Address a;
-  if (cfg.name.size() >= sizeof a.name)
-    return Status{Result::error, ENAMETOOLONG, "long name"};
-  if (!cfg.name.empty())
-    std::memcpy(a.name, cfg.name.data(), cfg.name.size());
-  else
-    std::snprintf(a.name, sizeof a.name, "/ipcv-mq-%d-%s", static_cast<int>(::getpid()),
-                  os::random_suffix().c_str());
+  auto name = object_name("/", "mq", cfg.name);
+  if (!name)
+    return name.status();
+  a.name = *name;
   a.max_message =
       static_cast<std::uint32_t>(cfg.max_message ? cfg.max_message : MqueueChannel::kMaxMessage);
   a.senders = cfg.senders;
@@ -44,7 +41,7 @@ Expected<MqueueChannel::Address> open_queue(const Config &cfg, int oflag, mode_t
   mq_attr at{};
   at.mq_maxmsg = static_cast<long>(cfg.capacity ? cfg.capacity : MqueueChannel::kCapacity);
   at.mq_msgsize = static_cast<long>(a.max_message == 0 ? 1 : a.max_message);
-  mqd_t q = ::mq_open(a.name, O_RDWR | O_CLOEXEC | oflag, mode, &at);
+  mqd_t q = ::mq_open(a.name.c_str(), O_RDWR | O_CLOEXEC | oflag, mode, &at);
   if (q == static_cast<mqd_t>(-1))
     return Status::from_errno("mq_open");
   // Past the umask: mqd_t is a descriptor on Linux. Never done to a queue that was joined.
@@ -55,7 +52,7 @@ Expected<MqueueChannel::Address> open_queue(const Config &cfg, int oflag, mode_t
                                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) {
     Status s = Status::from_errno(chmod_failed ? "fchmod queue" : "mmap control block");
-    ::mq_unlink(a.name);
+    ::mq_unlink(a.name.c_str());
     return s;
   }
   a.control = new (p) MqueueChannel::Control{};
@@ -64,7 +61,7 @@ Expected<MqueueChannel::Address> open_queue(const Config &cfg, int oflag, mode_t
 
 /// The queue faulty-crosstalk hands out while some instance of this process still uses it.
 struct Pool {
-  char name[48] = {};
+  ObjectName name;
   pid_t owner = 0;
   unsigned users = 0;
 };
@@ -90,7 +87,7 @@ Expected<typename QueueWith<F>::Address> QueueWith<F>::prepare(const Config &cfg
     if (pool.users > 0 && pool.owner == ::getpid()) {
       // BUG: the cached queue is reused by an unrelated instance; only the control block is new.
       Config same = cfg;
-      same.name = pool.name;
+      same.name = pool.name.view();
       auto a = open_queue(same, 0, 0600);
       if (a)
         ++pool.users;
@@ -98,7 +95,7 @@ Expected<typename QueueWith<F>::Address> QueueWith<F>::prepare(const Config &cfg
     }
     auto a = open_queue(cfg, O_CREAT | O_EXCL, 0600);
     if (a) {
-      std::memcpy(pool.name, a->name, sizeof pool.name);
+      pool.name = a->name;
       pool.owner = ::getpid();
       pool.users = 1;
     }
@@ -108,7 +105,7 @@ Expected<typename QueueWith<F>::Address> QueueWith<F>::prepare(const Config &cfg
 
 template <PrepareFault F> void QueueWith<F>::destroy(const Address &a) noexcept {
   if constexpr (F == PrepareFault::crosstalk) {
-    if (pool.users > 0 && pool.owner == ::getpid() && std::strcmp(pool.name, a.name) == 0 &&
+    if (pool.users > 0 && pool.owner == ::getpid() && pool.name.view() == a.name.view() &&
         --pool.users > 0) {
       ::munmap(a.control, sizeof(MqueueChannel::Control)); // still used by another instance
       return;

@@ -44,7 +44,7 @@ long queued(mqd_t q) {
 template <class E>
 Expected<E> connect(const MqueueChannel::Address &a, PeerSide &side, unsigned limit, int flags,
                     const char *what) {
-  mqd_t q = ::mq_open(a.name, flags | O_CLOEXEC);
+  mqd_t q = ::mq_open(a.name.c_str(), flags | O_CLOEXEC);
   if (q == static_cast<mqd_t>(-1))
     return Status::from_errno(what);
   auto slot = join_side(side, limit);
@@ -75,20 +75,17 @@ Expected<MqueueChannel::Address> MqueueChannel::prepare(const Config &cfg) {
   if (cfg.senders > kMaxEndpoints || cfg.receivers > kMaxEndpoints)
     return Status{Result::error, EINVAL, "more than 64 endpoints on one side"};
   Address a;
-  if (cfg.name.size() >= sizeof a.name)
-    return Status{Result::error, ENAMETOOLONG, "Config::name longer than 47 bytes"};
-  if (!cfg.name.empty())
-    std::memcpy(a.name, cfg.name.data(), cfg.name.size());
-  else
-    std::snprintf(a.name, sizeof a.name, "/ipcv-mq-%d-%s", static_cast<int>(::getpid()),
-                  os::random_suffix().c_str());
+  auto name = object_name("/", "mq", cfg.name);
+  if (!name)
+    return name.status();
+  a.name = *name;
   a.max_message = static_cast<std::uint32_t>(cfg.max_message ? cfg.max_message : kMaxMessage);
   a.senders = cfg.senders;
   a.receivers = cfg.receivers;
   mq_attr at{};
   at.mq_maxmsg = static_cast<long>(cfg.capacity ? cfg.capacity : kCapacity);
   at.mq_msgsize = static_cast<long>(a.max_message == 0 ? 1 : a.max_message);
-  mqd_t q = ::mq_open(a.name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600, &at);
+  mqd_t q = ::mq_open(a.name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600, &at);
   if (q == static_cast<mqd_t>(-1))
     return Status::from_errno("mq_open(O_CREAT|O_EXCL)");
   ::mq_close(q);
@@ -96,7 +93,7 @@ Expected<MqueueChannel::Address> MqueueChannel::prepare(const Config &cfg) {
       ::mmap(nullptr, sizeof(Control), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) {
     Status s = Status::from_errno("mmap control block");
-    ::mq_unlink(a.name);
+    ::mq_unlink(a.name.c_str());
     return s;
   }
   a.control = new (p) Control{};
@@ -112,13 +109,13 @@ Expected<MqueueChannel::Receiver> MqueueChannel::connect_receiver(const Address 
 }
 
 void MqueueChannel::destroy(const Address &a) noexcept {
-  ::mq_unlink(a.name);
+  ::mq_unlink(a.name.c_str());
   if (a.control != nullptr)
     ::munmap(a.control, sizeof(Control));
 }
 
 std::vector<NamedObject> MqueueChannel::named_objects(const Address &a) {
-  return {NamedObject{"mqueue", a.name}};
+  return {NamedObject{"mqueue", a.name.c_str()}};
 }
 
 MqueueChannel::Endpoint::Endpoint(Endpoint &&o) noexcept

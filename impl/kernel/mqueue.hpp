@@ -11,6 +11,7 @@
 
 #include "../peers.hpp"
 #include "ipcverify/channel.hpp"
+#include "ipcverify/names.hpp"
 
 #include <atomic>
 #include <mqueue.h>
@@ -31,7 +32,7 @@ struct MqueueChannel {
 
   /// The queue's name plus the control block mapped before fork.
   struct Address {
-    char name[48] = {};
+    ObjectName name;
     Control *control = nullptr;
     std::uint32_t max_message = kMaxMessage;
     std::uint32_t senders = 1;

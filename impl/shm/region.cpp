@@ -97,12 +97,11 @@ Expected<RegionAddress> create_region(RegionKind kind, std::uint64_t size, const
     if (fd < 0)
       return Status::from_errno("memfd_create");
   } else {
-    if (name != nullptr)
-      std::snprintf(a.name, sizeof a.name, "%s", name);
-    else
-      std::snprintf(a.name, sizeof a.name, "/ipcv-shm-%d-%s", static_cast<int>(::getpid()),
-                    os::random_suffix().c_str());
-    fd = ::shm_open(a.name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    auto n = object_name("/", "shm", name != nullptr ? name : "");
+    if (!n)
+      return n.status();
+    a.name = *n;
+    fd = ::shm_open(a.name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
       return Status::from_errno("shm_open(O_CREAT|O_EXCL)");
   }
@@ -110,7 +109,7 @@ Expected<RegionAddress> create_region(RegionKind kind, std::uint64_t size, const
     Status s = Status::from_errno(what);
     os::close_fd(fd);
     if (kind == RegionKind::named)
-      ::shm_unlink(a.name);
+      ::shm_unlink(a.name.c_str());
     return s;
   };
   if (::ftruncate(fd, static_cast<off_t>(size)) != 0)
@@ -190,7 +189,7 @@ Expected<Mapping> map_region(const RegionAddress &a, std::uint32_t layout) {
     if ((seals & (F_SEAL_GROW | F_SEAL_SHRINK)) != (F_SEAL_GROW | F_SEAL_SHRINK))
       return Status{Result::error, EPERM, "region size is not sealed"};
   } else {
-    fd = ::shm_open(a.name, O_RDWR | O_CLOEXEC, 0);
+    fd = ::shm_open(a.name.c_str(), O_RDWR | O_CLOEXEC, 0);
     if (fd < 0)
       return Status::from_errno("shm_open region");
     owned = true;
@@ -218,14 +217,14 @@ void detach_region(const RegionAddress &a) noexcept {
 }
 
 void destroy_region(const RegionAddress &a) noexcept {
-  if (a.kind == RegionKind::named && a.name[0] != '\0')
-    ::shm_unlink(a.name);
+  if (a.kind == RegionKind::named && !a.name.empty())
+    ::shm_unlink(a.name.c_str());
 }
 
 std::vector<NamedObject> region_objects(const RegionAddress &a) {
   if (a.kind != RegionKind::named)
     return {};
-  return {NamedObject{"shm", a.name}};
+  return {NamedObject{"shm", a.name.c_str()}};
 }
 
 void publish_header(std::byte *base, std::uint32_t layout, std::uint64_t size) noexcept {

@@ -17,6 +17,7 @@
 #pragma once
 
 #include "ipcverify/channel.hpp"
+#include "ipcverify/names.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -32,7 +33,7 @@ struct RegionAddress {
   int fd = -1;            ///< the memfd (memfd kind), inherited across fork; -1 for named
   void *base = nullptr;   ///< the parent's mapping, made before fork (same address in children)
   std::uint64_t size = 0; ///< bytes, fixed at creation (sealed for memfd)
-  char name[48] = {};     ///< "/ipcv-shm-<pid>-<16 hex>" for named, empty for memfd
+  ObjectName name;        ///< "/ipcv-shm-<pid>-<16 hex>" for named, empty for memfd
 };
 
 /// The first bytes of every region; `magic` is written last in prepare, so a connecting

@@ -265,7 +265,7 @@ TEST_F(ShmRegion, NamedRegionIsPrivateExclusiveAndUnlinkedOnDestroy) {
   struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  auto again = create_region(RegionKind::named, 4096, a->region.name);
+  auto again = create_region(RegionKind::named, 4096, a->region.name.c_str());
   EXPECT_FALSE(again);
   EXPECT_EQ(again.status().err, EEXIST);
   ShmSpscNamedChannel::detach(*a);
