@@ -31,10 +31,10 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <poll.h>
+#include <string>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <string>
 #include <unistd.h>
 #include <utility>
 

@@ -61,10 +61,9 @@ inline Expected<ObjectName> object_name(std::string_view dir, std::string_view k
   unsigned long long r = 0;
   if (::getrandom(&r, sizeof r, 0) != static_cast<ssize_t>(sizeof r))
     return Status::from_errno("getrandom");
-  const int len = std::snprintf(n.text, sizeof n.text, "%.*sipcv-%.*s-%d-%016llx",
-                                static_cast<int>(dir.size()), dir.data(),
-                                static_cast<int>(kind.size()), kind.data(),
-                                static_cast<int>(::getpid()), r);
+  const int len = std::snprintf(
+      n.text, sizeof n.text, "%.*sipcv-%.*s-%d-%016llx", static_cast<int>(dir.size()), dir.data(),
+      static_cast<int>(kind.size()), kind.data(), static_cast<int>(::getpid()), r);
   if (len < 0 || static_cast<std::size_t>(len) >= sizeof n.text)
     return Status{Result::error, ENAMETOOLONG, "object_name: the name is too long"};
   return n;
