@@ -1,8 +1,10 @@
 // Tests of the `ipcverify` command line as a user meets it: exit statuses (0 / 1 / 2), one-line
 // errors for bad input, the listing, the JSON report, and a replay that fails again.
+#include "shell.hpp"
 #include <array>
 #include <cstdio>
 #include <fstream>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -13,24 +15,10 @@
 
 namespace {
 
-struct Outcome {
-  int status = -1;
-  std::string out; ///< stdout and stderr together
-};
+using ipcv::testing_shell::Outcome;
 
 Outcome run(const std::string &args) {
-  const std::string cmd = std::string(IPCVERIFY_BIN) + " " + args + " 2>&1";
-  Outcome o;
-  std::FILE *p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr)
-    return o;
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
-    o.out.append(buf.data(), n);
-  const int st = ::pclose(p);
-  o.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  return o;
+  return ipcv::testing_shell::shell(std::string(IPCVERIFY_BIN) + " " + args);
 }
 
 std::size_t lines(const std::string &s) {

@@ -9,6 +9,8 @@
 #include "harness/hygiene.hpp"
 #include "harness/process.hpp"
 
+#include "shell.hpp"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -24,24 +26,11 @@
 namespace ipcv::harness {
 namespace {
 
-struct Outcome {
-  int status = -1;
-  std::string out;
-};
+using testing_shell::Outcome;
 
 /// Runs `ipcverify <args>` through the shell, stdout and stderr together.
 Outcome ipcverify(const std::string &args) {
-  Outcome o;
-  const std::string cmd = std::string(IPCVERIFY_BIN) + " " + args + " 2>&1";
-  FILE *p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr)
-    return o;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), p) != nullptr)
-    o.out += buf.data();
-  const int st = ::pclose(p);
-  o.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  return o;
+  return testing_shell::shell(std::string(IPCVERIFY_BIN) + " " + args);
 }
 
 /// The names under /dev/shm that look like the fixtures' objects.

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 
+#include "shell.hpp"
 #include <array>
 #include <cerrno>
 #include <csignal>
@@ -17,6 +18,7 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <fstream>
+
 #include <gtest/gtest.h>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -29,25 +31,8 @@
 
 namespace {
 
-struct Outcome {
-  int status = -1;
-  std::string out; ///< stdout and stderr together
-};
-
-/// Runs `cmd` (a shell command line), stdout and stderr together.
-Outcome shell(const std::string &cmd) {
-  Outcome o;
-  std::FILE *p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr)
-    return o;
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
-    o.out.append(buf.data(), n);
-  const int st = ::pclose(p);
-  o.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  return o;
-}
+using ipcv::testing_shell::Outcome;
+using ipcv::testing_shell::shell;
 
 Outcome ipcverify(const std::string &args, const std::string &env = "") {
   return shell(env + (env.empty() ? "" : " ") + IPCVERIFY_BIN + " " + args);
