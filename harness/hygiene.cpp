@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
@@ -173,6 +174,28 @@ std::vector<Orphan> find_orphans(const std::vector<std::string> &dirs, bool remo
     if (!o.removed)
       o.error = std::strerror(errno);
   }
+  return out;
+}
+
+std::map<int, std::string> open_fds() {
+  std::map<int, std::string> out;
+  DIR *d = ::opendir("/proc/self/fd");
+  if (d == nullptr)
+    return out;
+  const int self = ::dirfd(d);
+  while (dirent *e = ::readdir(d)) {
+    if (e->d_name[0] == '.')
+      continue;
+    const int fd = std::atoi(e->d_name);
+    if (fd == self)
+      continue;
+    char target[256] = {};
+    const std::string path = std::string("/proc/self/fd/") + e->d_name;
+    const ssize_t n = ::readlink(path.c_str(), target, sizeof target - 1);
+    if (n > 0)
+      out[fd] = std::string(target, static_cast<std::size_t>(n));
+  }
+  ::closedir(d);
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include "ipcverify/channel.hpp"
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -53,5 +54,8 @@ std::vector<Orphan> find_orphans(const std::vector<std::string> &dirs, bool remo
 
 /// The creator pid an ipcverify object name carries ("ipcv-mq-1234-9f3c..." -> 1234), or 0.
 pid_t creator_of(std::string_view name);
+
+/// The target of every open descriptor of this process, by fd, from /proc/self/fd.
+std::map<int, std::string> open_fds();
 
 } // namespace ipcv::harness

@@ -123,8 +123,7 @@ std::string exits_text(const std::vector<ChildExit> &exits, const char *const *r
 ProbeResult conclude(Probe p, bool bad, std::string text, const std::string &exits,
                      const std::string &left);
 
-/// The target of every open descriptor of this process, by fd.
-std::map<int, std::string> open_fds();
+using harness::open_fds; // hygiene.hpp
 
 /// One shared mapping of /proc/self/maps.
 struct SharedMap {

@@ -84,28 +84,6 @@ ProbeResult conclude(Probe p, bool bad, std::string text, const std::string &exi
   return result(p, bad ? Outcome::fail : Outcome::pass, std::move(text));
 }
 
-std::map<int, std::string> open_fds() {
-  std::map<int, std::string> out;
-  DIR *d = ::opendir("/proc/self/fd");
-  if (d == nullptr)
-    return out;
-  const int self = ::dirfd(d);
-  while (dirent *e = ::readdir(d)) {
-    if (e->d_name[0] == '.')
-      continue;
-    const int fd = std::atoi(e->d_name);
-    if (fd == self)
-      continue;
-    char target[256] = {};
-    const std::string path = std::string("/proc/self/fd/") + e->d_name;
-    const ssize_t n = ::readlink(path.c_str(), target, sizeof target - 1);
-    if (n > 0)
-      out[fd] = std::string(target, static_cast<std::size_t>(n));
-  }
-  ::closedir(d);
-  return out;
-}
-
 std::vector<SharedMap> shared_maps() {
   std::vector<SharedMap> out;
   std::set<std::string> seen;

@@ -14,7 +14,6 @@
 #include <cstring>
 #include <ctime>
 #include <cxxabi.h>
-#include <dirent.h>
 #include <exception>
 #include <fmt/format.h>
 #include <map>
@@ -631,22 +630,11 @@ private:
   std::int64_t stopped_ns_ = 0, reaped_ns_ = 0;
 };
 
-/// This process's open descriptors, "fd -> target", from /proc/self/fd.
+/// This process's open descriptors, "fd -> target" (open_fds of hygiene.hpp).
 std::set<std::string> open_descriptors() {
   std::set<std::string> out;
-  DIR *d = ::opendir("/proc/self/fd");
-  if (d == nullptr)
-    return out;
-  const int own = ::dirfd(d);
-  while (dirent *e = ::readdir(d)) {
-    if (e->d_name[0] == '.' || std::atoi(e->d_name) == own)
-      continue;
-    char target[256] = {};
-    const ssize_t n =
-        ::readlink((std::string("/proc/self/fd/") + e->d_name).c_str(), target, sizeof target - 1);
-    out.insert(fmt::format("{} -> {}", e->d_name, n > 0 ? std::string(target, n) : "?"));
-  }
-  ::closedir(d);
+  for (const auto &[fd, target] : open_fds())
+    out.insert(fmt::format("{} -> {}", fd, target));
   return out;
 }
 
