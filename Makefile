@@ -9,7 +9,8 @@ CMAKE_ARGS ?=
 PACKAGES := make g++ clang libclang-rt-14-dev cmake ninja-build pkg-config git procps \
             libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev valgrind \
             libcli11-dev libsimdjson-dev nlohmann-json3-dev libxxhash-dev libfmt-dev \
-            libexpat1-dev llvm-14 clang-format-14 perl-base mount
+            libexpat1-dev llvm-14 clang-format-14 perl-base mount \
+            libboost-dev libzmq3-dev libnng-dev
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -260,53 +260,89 @@ private:
     return {k, ran};
   }
 
-  /// Whether one more run of `w` breaks one of `failing` again; `failing` keeps those it broke.
+  /// Whether each of kConfirmRuns more runs of `w` breaks one of `failing` again; `failing`
+  /// keeps those broken every time. A shrink candidate that fails once in three runs would
+  /// make a counterexample that replays once in three: the shrinker would trade fidelity for
+  /// size, since the smaller plans (no perturbation, fewer messages) are the less reliable.
   bool confirmed(const harness::Workload &w, std::vector<std::string> &failing) {
-    const harness::RunResult r = harness::run_case(entry_, w, run_opts_);
-    if (r.interrupted)
-      return false;
-    const auto outcomes = harness::judge(entry_, r, failing);
-    std::erase_if(failing, [&](const std::string &spec) {
-      return std::none_of(outcomes.begin(), outcomes.end(), [&](const SpecOutcome &o) {
-        return o.spec == spec && o.kind == Outcome::fail;
+    constexpr int kConfirmRuns = 2;
+    for (int i = 0; i < kConfirmRuns && !failing.empty(); ++i) {
+      const harness::RunResult r = harness::run_case(entry_, w, run_opts_);
+      if (r.interrupted)
+        return false;
+      const auto outcomes = harness::judge(entry_, r, failing);
+      std::erase_if(failing, [&](const std::string &spec) {
+        return std::none_of(outcomes.begin(), outcomes.end(), [&](const SpecOutcome &o) {
+          return o.spec == spec && o.kind == Outcome::fail;
+        });
       });
-    });
+    }
     return !failing.empty();
   }
 
-  /// After a shrunk failure: its broken claims get the counterexample and leave the targets. A
-  /// race need not show on every run, and shrinking keeps a candidate that failed once: the
-  /// shrunk workload is run again up to kCheckRuns times, and when it broke the claim in fewer
-  /// than half of them the first failing workload is tried too, and the one that reproduces
-  /// better is kept. The counterexample says how often it reproduced.
-  void adopt(const std::pair<harness::Workload, std::vector<SpecOutcome>> &shrunk,
-             const std::pair<harness::Workload, std::vector<SpecOutcome>> &first, bool shrink_cut) {
-    constexpr int kCheckRuns = 5, kEnough = 3;
+  using Failure = std::pair<harness::Workload, std::vector<SpecOutcome>>;
+
+  /// After a shrunk failure: its broken claims get the counterexample and leave the targets.
+  /// `chain` holds every failing workload of the round in the order the shrinker adopted them,
+  /// the first failure first and the smallest last. A race need not show on every run, and
+  /// the smaller workloads (fewer messages, a milder perturbation plan) are often the ones that
+  /// show it less: the candidates are run again from the smallest back towards the first, and
+  /// the first that breaks the claim again in kEnough of kCheckRuns runs is kept (else the one
+  /// that did best). The counterexample says how often it reproduced.
+  void adopt(const std::vector<Failure> &chain, bool shrink_cut) {
+    constexpr int kCheckRuns = 5, kEnough = 4, kMaxRuns = 25;
+    const Failure &shrunk = chain.back();
     for (const auto &out : shrunk.second) {
       auto it = std::find(targets_.begin(), targets_.end(), out.spec);
       if (out.kind != Outcome::fail || it == targets_.end())
         continue;
-      Counterexample cx{shrunk.first, out.explanation, out.timeline, shrink_cut};
-      auto again = reproductions(shrunk.first, out.spec, kCheckRuns, kEnough);
-      if (again.first < kEnough &&
-          harness::to_string(first.first) != harness::to_string(shrunk.first)) {
-        const auto f = std::find_if(first.second.begin(), first.second.end(),
+      std::optional<Counterexample> best;
+      std::pair<int, int> best_rate{-1, 0};
+      int runs = 0;
+      for (const std::size_t i : look_back(chain.size())) {
+        const auto f = std::find_if(chain[i].second.begin(), chain[i].second.end(),
                                     [&](const SpecOutcome &o) { return o.spec == out.spec; });
-        if (f != first.second.end() && f->kind == Outcome::fail)
-          if (const auto a0 = reproductions(first.first, out.spec, kCheckRuns, kEnough);
-              a0.first > again.first) {
-            cx = Counterexample{first.first, f->explanation, f->timeline, false};
-            cx.note = "the smallest failing workload reproduced less often; this one is the "
-                      "first that failed";
-            again = a0;
-          }
+        if (f == chain[i].second.end() || f->kind != Outcome::fail)
+          continue;
+        if (runs >= kMaxRuns || (best && harness::interrupted() != 0))
+          break;
+        const auto rate = reproductions(chain[i].first, out.spec, kCheckRuns, kEnough);
+        runs += rate.second;
+        // Better: more reproductions, or as many in fewer runs.
+        if (best && rate.first * best_rate.second <= best_rate.first * rate.second)
+          continue;
+        best.emplace(chain[i].first, f->explanation, f->timeline,
+                     shrink_cut && i + 1 == chain.size());
+        best->note = i + 1 == chain.size()
+                         ? ""
+                         : "the smaller failing workloads reproduced less often; this is the "
+                           "smallest that broke the claim again most often";
+        best_rate = rate;
+        if (rate.first >= kEnough)
+          break;
       }
-      cx.reproduced = again.first;
-      cx.reruns = again.second;
+      if (!best) // interrupted before any check
+        best.emplace(shrunk.first, out.explanation, out.timeline, shrink_cut);
+      best->reproduced = std::max(best_rate.first, 0);
+      best->reruns = best_rate.second;
       targets_.erase(it);
-      tally_[out.spec].cx = std::move(cx);
+      tally_[out.spec].cx = std::move(*best);
       ++broken_;
     }
+  }
+
+  /// Which of `n` chained failures to check, smallest first: the last three, then back in
+  /// doubling steps, and the first failure last.
+  static std::vector<std::size_t> look_back(std::size_t n) {
+    std::vector<std::size_t> idx;
+    for (std::size_t back = 1, step = 1; back <= n; back += step) {
+      idx.push_back(n - back);
+      if (back >= 3)
+        step *= 2;
+    }
+    if (idx.empty() || idx.back() != 0)
+      idx.push_back(0);
+    return idx;
   }
 
   SpecResult cell(const std::string &s) const;
@@ -334,8 +370,8 @@ void Campaign::round(std::uint64_t seed) {
   // fails once ("stopped") and then passes every shrink candidate of that non-failure, which
   // ends the round at once instead of generating the rest of its cases for nothing.
   bool stopped = false;
-  bool shrink_cut = false; // the budget ran out while shrinking a real failure
-  std::optional<std::pair<harness::Workload, std::vector<SpecOutcome>>> last_failure, first_failure;
+  bool shrink_cut = false;    // the budget ran out while shrinking a real failure
+  std::vector<Failure> chain; // the first failure, then each smaller one the shrinker adopted
   // Shrinking often proposes a workload it already tried (a change to a value the workload
   // does not use, such as the seed of an unused plan); a hang costs a whole bound per run,
   // so each distinct workload runs once while shrinking and its verdict is reused.
@@ -362,7 +398,8 @@ void Campaign::round(std::uint64_t seed) {
     if (auto seen = shrink_seen.find(text); shrinking && seen != shrink_seen.end()) {
       if (seen->second.failing.empty())
         return;
-      last_failure.emplace(w, seen->second.outcomes);
+      if (harness::to_string(chain.back().first) != text)
+        chain.emplace_back(w, seen->second.outcomes);
       RC_FAIL(fmt::format("broken: {}", fmt::join(seen->second.failing, ", ")));
     }
     const auto case_start = Clock::now();
@@ -380,7 +417,7 @@ void Campaign::round(std::uint64_t seed) {
     for (const auto &out : outcomes)
       if (out.kind == Outcome::fail && targeted(out.spec))
         failing.push_back(out.spec);
-    // A shrink candidate counts as failing only when a second run breaks a claim again: one
+    // A shrink candidate counts as failing only when further runs break a claim again: one
     // lucky interleaving must not make the counterexample, which others replay.
     if (shrinking && !failing.empty() && !confirmed(w, failing))
       failing.clear();
@@ -389,10 +426,8 @@ void Campaign::round(std::uint64_t seed) {
     if (shrinking || !failing.empty())
       shrink_seen[text] = Seen{failing, outcomes};
     if (!failing.empty()) {
-      if (!shrinking)
-        first_failure.emplace(w, outcomes);
       shrinking = true;
-      last_failure.emplace(w, outcomes);
+      chain.emplace_back(w, outcomes);
       RC_FAIL(fmt::format("broken: {}", fmt::join(failing, ", ")));
     }
   };
@@ -407,11 +442,11 @@ void Campaign::round(std::uint64_t seed) {
   const auto result =
       rc::detail::checkProperty(rc::detail::toProperty(property), meta, params, listener);
   space_.long_messages = 0;
-  if (!result.template is<rc::detail::FailureResult>() || !last_failure || stopped)
+  if (!result.template is<rc::detail::FailureResult>() || chain.empty() || stopped)
     return;
   // The last failing run is the shrunk counterexample: rapidcheck adopts every failing
   // candidate at once, so the final adoption is the one it reports.
-  adopt(*last_failure, first_failure ? *first_failure : *last_failure, shrink_cut);
+  adopt(chain, shrink_cut);
 }
 
 SpecResult Campaign::cell(const std::string &s) const {

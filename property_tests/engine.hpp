@@ -47,7 +47,7 @@ struct Counterexample {
   /// found so far, not necessarily a minimal one.
   bool shrink_cut = false;
   int reproduced = -1; ///< runs of `reruns` that broke the claim again when it was found
-  int reruns = 0;      ///< runs made to see that: up to 5, ending once 3 broke it
+  int reruns = 0;      ///< runs made to see that: up to 5, ending once 4 broke it
   std::string note;    ///< why this workload rather than the smallest, when so
 };
 
@@ -84,6 +84,9 @@ CampaignResult run_campaign(const ChannelEntry &entry, const Options &o);
 /// when any attempt broke it, and says how often: "reproduced 7 of 10".
 SpecResult replay(const ChannelEntry &entry, const harness::Workload &w, const std::string &spec,
                   const Options &o, int attempts);
+
+/// The attempts of a printed replay command (`run --workload`) unless `--attempts` says else.
+inline constexpr int kReplayAttempts = 10;
 
 /// The one-line command that replays a counterexample: the workload and every option that
 /// shaped the case (mode, and the case budget, bound and slack when not the defaults).

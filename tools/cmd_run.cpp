@@ -31,7 +31,7 @@ struct RunOptions {
   std::optional<std::uint64_t> seed;
   double budget = 60;
   std::string json, markdown, workload, junit;
-  int attempts = 10;
+  int attempts = engine::kReplayAttempts;
   int case_budget_ms = 2500;
   int bound_ms = 1000;
   int slack_ms = 100;

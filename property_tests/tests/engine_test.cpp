@@ -91,7 +91,8 @@ TEST_P(FaultyFixture, IsCaughtByItsSpecAndReplays) {
   EXPECT_FALSE(r.counterexample->timeline.empty()) << "a failure must show its witnesses";
   EXPECT_NE(r.replay.find("--workload"), std::string::npos);
   EXPECT_NE(r.replay.find("--include-faulty"), std::string::npos);
-  const SpecResult again = replay(*e, r.counterexample->workload, f.spec, o, 3);
+  // As many attempts as the printed replay command makes: what a user who runs it would see.
+  const SpecResult again = replay(*e, r.counterexample->workload, f.spec, o, kReplayAttempts);
   EXPECT_EQ(again.kind, SpecResult::fail)
       << "the replay of " << harness::to_string(r.counterexample->workload)
       << " did not fail: " << again.observed;
