@@ -270,8 +270,10 @@ template <bool kOwnerOnly> struct BoostMq {
     c.max_receivers = 1;
     c.specs = spec_names(kQueueSpecs);
     c.notes = kOwnerOnly
-                  ? "boost::interprocess::message_queue created with permissions(0600); "
-                    "otherwise as boost-mq"
+                  ? "boost::interprocess::message_queue created with permissions(0600) (the "
+                    "default is 0644); one priority, insertion order within it (mq_hdr_t docs); "
+                    "timed calls on the wall clock; eof by an in-band end marker per sender; no "
+                    "peer notice; internal mutex not robust in 1.74"
                   : "boost::interprocess::message_queue, default permissions() (0644): "
                     "\"higher priority messages are read before lower priority\", one "
                     "priority used, insertion order within it (mq_hdr_t docs); blocking / try / "
