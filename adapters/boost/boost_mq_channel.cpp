@@ -127,8 +127,7 @@ template <bool kOwnerOnly> struct BoostMq {
     ~Sender() { close(); }
 
     Status send(std::span<const std::byte> m, Deadline d) noexcept {
-      return put(kData, m, d == Deadline::max() ? Mode::blocking : Mode::timed, d,
-                 Result::timeout);
+      return put(kData, m, d == Deadline::max() ? Mode::blocking : Mode::timed, d, Result::timeout);
     }
     Status try_send(std::span<const std::byte> m) noexcept {
       return put(kData, m, Mode::try_, Deadline{}, Result::full);

@@ -22,8 +22,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
-#include <vector>
 #include <unistd.h>
+#include <vector>
 
 namespace {
 namespace bip = boost::interprocess;
@@ -189,9 +189,9 @@ TEST(BoostMqFindings, SurvivorsHangWhenAPeerDiesHoldingTheQueueMutex) {
     const rlimit no_core{0, 0};
     ::setrlimit(RLIMIT_CORE, &no_core);
     const long page = ::sysconf(_SC_PAGESIZE);
-    auto *buf = static_cast<char *>(
-        ::mmap(nullptr, static_cast<size_t>(2 * page), PROT_READ | PROT_WRITE,
-               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    auto *buf =
+        static_cast<char *>(::mmap(nullptr, static_cast<size_t>(2 * page), PROT_READ | PROT_WRITE,
+                                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
     if (buf == MAP_FAILED)
       ::_exit(2);
     std::memset(buf, 'x', static_cast<size_t>(page));
