@@ -72,6 +72,20 @@ bool become_nobody() {
          ::geteuid() == 65534;
 }
 
+/// Runs `body` in a child as uid/gid 65534 and returns its exit status (2: the privileges could
+/// not be dropped), or -1 when the child did not end normally within 10 s.
+template <class Body> int exit_as_nobody(Body body) {
+  const pid_t pid = ::fork();
+  if (pid < 0)
+    return -1;
+  if (pid == 0)
+    ::_exit(become_nobody() ? body() : 2);
+  int status = 0;
+  if (!exited_within(pid, std::chrono::seconds(10), &status) || !WIFEXITED(status))
+    return -1;
+  return WEXITSTATUS(status);
+}
+
 // boost-mq, isolation: "Constructs a default permissions object: A null security attributes
 // pointer for windows or 0644 for UNIX" (permissions.hpp). A queue created with the default is
 // a 0644 object in /dev/shm, and another user maps it and reads the queued messages.
@@ -87,28 +101,18 @@ TEST(BoostMqFindings, DefaultPermissionsLetAnotherUserReadTheQueue) {
 
   if (::geteuid() != 0)
     GTEST_SKIP() << "not root: cannot try the queue as another user";
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    // 0: read the secret; 2: could not drop privileges; 3: open refused; 4: no secret seen.
-    if (!become_nobody())
-      ::_exit(2);
+  // 0: read the secret; 2: could not drop privileges; 3: open refused; 4: no secret seen.
+  const int code = exit_as_nobody([&] {
     const int fd = ::shm_open(name.c_str(), O_RDONLY, 0);
-    if (fd < 0)
-      ::_exit(3);
     struct stat s {};
-    if (::fstat(fd, &s) != 0)
-      ::_exit(3);
+    if (fd < 0 || ::fstat(fd, &s) != 0)
+      return 3;
     void *p = ::mmap(nullptr, static_cast<size_t>(s.st_size), PROT_READ, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED)
-      ::_exit(3);
-    const bool seen = ::memmem(p, static_cast<size_t>(s.st_size), secret, sizeof secret) != nullptr;
-    ::_exit(seen ? 0 : 4);
-  }
-  int status = 0;
-  ASSERT_TRUE(exited_within(pid, 10s, &status));
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0)
+      return 3;
+    return ::memmem(p, static_cast<size_t>(s.st_size), secret, sizeof secret) != nullptr ? 0 : 4;
+  });
+  EXPECT_EQ(code, 0)
       << "uid 65534 could not read the queued message (2: setuid failed, 3: open/mmap refused, "
          "4: message not found)";
 }
@@ -122,18 +126,12 @@ TEST(BoostMqFindings, Permissions0600RefuseAnotherUser) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   if (::geteuid() != 0)
     GTEST_SKIP() << "not root: cannot try the queue as another user";
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    if (!become_nobody())
-      ::_exit(2);
-    const int fd = ::shm_open(name.c_str(), O_RDONLY, 0);
-    ::_exit(fd < 0 && errno == EACCES ? 0 : 3);
-  }
-  int status = 0;
-  ASSERT_TRUE(exited_within(pid, 10s, &status));
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(exit_as_nobody([&] {
+              const int fd = ::shm_open(name.c_str(), O_RDONLY, 0);
+              return fd < 0 && errno == EACCES ? 0 : 3;
+            }),
+            0)
+      << "uid 65534 was not refused with EACCES (2: setuid failed, 3: not refused)";
 }
 
 // verify:ReportsPeerGoneWhenReceiversClose: a message_queue has no notion of its peers.
