@@ -1,8 +1,13 @@
 // ZeroMQ (libzmq 4.3, the C API of zmq.h) over the ipc:// transport, as ipcverify channels:
 //   zmq-pushpull         PUSH -> PULL, many senders, one receiver, every default kept
-//   zmq-pushpull-linger  the same with ZMQ_LINGER set to a finite value (the hardening users are
-//                        told about: see below); the one option that differs
+//   zmq-pushpull-linger  the same with ZMQ_LINGER = 1000 ms, the hardening users are told about:
+//                        zmq_close(3): "The default setting of ZMQ_LINGER does not discard unsent
+//                        messages; this behaviour may cause the application to block when calling
+//                        zmq_ctx_term()". With the default, a sender whose receiver is gone
+//                        (closed, or died) blocks forever in close (its end marker is pending);
+//                        with a finite linger close ends, and what is pending is discarded.
 //   zmq-pair             PAIR <-> PAIR, one sender and one receiver
+//   zmq-pair-linger      the same with ZMQ_LINGER set to a finite value
 //
 // What the documentation promises, and so all these channels claim:
 //   zmq_send(3) / zmq_msg_recv(3): "0MQ ensures atomic delivery of messages: peers shall receive
@@ -93,14 +98,16 @@ long poll_ms(Deadline d) noexcept {
 }
 
 /// Waits for `events` on `sock` until `d`: > 0 ready, 0 timed out, -1 failed (errno set).
+/// zmq_poll counts its timeout in whole milliseconds on zmq's own clock and may come back a
+/// millisecond before `d` by steady_clock; what is left of the Deadline is then waited for too.
 int wait_sock(void *sock, short events, Deadline d, const char *point) noexcept {
   for (;;) {
     zmq_pollitem_t item{sock, 0, events, 0};
     IPCV_PERTURB_POINT(point);
     const int n = zmq_poll(&item, 1, poll_ms(d));
-    if (n >= 0)
+    if (n > 0 || (n == 0 && Clock::now() >= d))
       return n;
-    if (errno != EINTR)
+    if (n < 0 && errno != EINTR)
       return -1;
   }
 }
@@ -121,7 +128,7 @@ void close_endpoint(void *&sock, void *&ctx, const char *point) noexcept {
   ctx = nullptr;
 }
 
-enum class Kind { pushpull, pushpull_linger, pair };
+enum class Kind { pushpull, pushpull_linger, pair, pair_linger };
 
 template <Kind K> struct Traits;
 template <> struct Traits<Kind::pushpull> {
@@ -141,6 +148,12 @@ template <> struct Traits<Kind::pair> {
   static constexpr int sender_type = ZMQ_PAIR, receiver_type = ZMQ_PAIR;
   static constexpr int linger = -1;
   static constexpr unsigned max_senders = 1; // "can only be connected to a single peer"
+};
+template <> struct Traits<Kind::pair_linger> {
+  static constexpr std::string_view name = "zmq-pair-linger";
+  static constexpr int sender_type = ZMQ_PAIR, receiver_type = ZMQ_PAIR;
+  static constexpr int linger = kHardenedLinger;
+  static constexpr unsigned max_senders = 1;
 };
 
 template <Kind K> struct ZmqChannel {
@@ -174,10 +187,12 @@ template <Kind K> struct ZmqChannel {
     }
     /// Sends the end marker (waiting for room as a send does), then zmq_close and zmq_ctx_term,
     /// which with the default linger wait until everything queued was sent.
+    /// With a finite ZMQ_LINGER (the hardened variants) the wait for room for the marker is
+    /// bounded by the same period: the user asked for a close that ends.
     void close() noexcept {
       if (sock_ == nullptr)
         return;
-      put(kEnd, {}, Deadline::max(), Result::timeout);
+      put(kEnd, {}, T::linger < 0 ? Deadline::max() : after_ms(T::linger), Result::timeout);
       close_endpoint(sock_, ctx_, "zmq.sender.close.before_zmq_close");
     }
 
@@ -312,11 +327,12 @@ template <Kind K> struct ZmqChannel {
     c.capacity = kDefaultHwm;
     c.max_senders = T::max_senders;
     c.max_receivers = 1;
-    if constexpr (K == Kind::pushpull_linger) {
+    if constexpr (T::linger >= 0) {
       // With a finite linger "any pending messages shall be discarded" once it expires: neither
       // every message nor the end marker is promised any more.
       c.specs = {"integrity", "no-phantom", "no-duplication", "fifo", "deadline"};
-      c.notes = "zmq PUSH->PULL over ipc://, ZMQ_LINGER=1000 ms: a close waits at most 1 s, then "
+      c.notes = std::string(K == Kind::pair_linger ? "zmq PAIR<->PAIR" : "zmq PUSH->PULL") +
+                " over ipc://, ZMQ_LINGER=1000 ms: a close waits at most 1 s, then "
                 "zmq_ctx_term discards what is pending (zmq_setsockopt(3)), so no-loss and eof are "
                 "not claimed; atomic delivery (zmq_send(3)), per-peer queues (RFC 30)";
     } else {
@@ -423,6 +439,7 @@ template <Kind K> struct ZmqChannel {
 static_assert(Channel<ZmqChannel<Kind::pushpull>>);
 static_assert(Channel<ZmqChannel<Kind::pushpull_linger>>);
 static_assert(Channel<ZmqChannel<Kind::pair>>);
+static_assert(Channel<ZmqChannel<Kind::pair_linger>>);
 
 } // namespace ipcv_zmq
 
@@ -430,4 +447,5 @@ IPCV_PLUGIN("zmq", registrar) {
   registrar.add<ipcv_zmq::ZmqChannel<ipcv_zmq::Kind::pushpull>>();
   registrar.add<ipcv_zmq::ZmqChannel<ipcv_zmq::Kind::pushpull_linger>>();
   registrar.add<ipcv_zmq::ZmqChannel<ipcv_zmq::Kind::pair>>();
+  registrar.add<ipcv_zmq::ZmqChannel<ipcv_zmq::Kind::pair_linger>>();
 }
