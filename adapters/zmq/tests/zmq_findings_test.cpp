@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <csignal>
 #include <thread>
 #include <unistd.h>
 
@@ -58,40 +60,124 @@ struct PathGuard {
 
 } // namespace
 
-// zmq_socket(3), ZMQ_PUSH: a PUSH socket at its high-water mark blocks; nothing in the API tells
-// it that its only PULL peer closed. A send with ZMQ_DONTWAIT keeps answering EAGAIN (or queues
-// again), never an error that says the peer is gone; zmq_poll for ZMQ_POLLOUT times out.
-TEST(ZmqPushPull, SenderIsNeverToldThatItsReceiverClosed) {
+/// Fills a sender's queues (ZMQ_DONTWAIT until EAGAIN for 200 ms in a row), closes the only
+/// receiver, then for 1.5 s polls ZMQ_POLLOUT and tries to send: returns how many of those calls
+/// failed with something other than EAGAIN (anything that could tell the sender the peer left).
+int errors_after_the_receiver_closed(int sender_type, int receiver_type) {
   PathGuard p;
-  Endpoint pull(ZMQ_PULL);
-  ASSERT_EQ(zmq_bind(pull.sock, p.endpoint.c_str()), 0) << zmq_strerror(errno);
-  Endpoint push(ZMQ_PUSH, 0); // linger 0 so the test's own close cannot hang
-  ASSERT_EQ(zmq_connect(push.sock, p.endpoint.c_str()), 0) << zmq_strerror(errno);
+  Endpoint rx(receiver_type);
+  EXPECT_EQ(zmq_bind(rx.sock, p.endpoint.c_str()), 0) << zmq_strerror(errno);
+  Endpoint tx(sender_type, 0); // linger 0 so the test's own close cannot hang
+  EXPECT_EQ(zmq_connect(tx.sock, p.endpoint.c_str()), 0) << zmq_strerror(errno);
   char msg[1024] = {};
   long sent = 0;
-  // Fill: try_send until the queues are full for 200 ms in a row.
+  int errors = 0;
   auto quiet_since = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() - quiet_since < std::chrono::milliseconds(200)) {
-    if (zmq_send(push.sock, msg, sizeof msg, ZMQ_DONTWAIT) >= 0) {
+    if (zmq_send(tx.sock, msg, sizeof msg, ZMQ_DONTWAIT) >= 0) {
       ++sent;
       quiet_since = std::chrono::steady_clock::now();
-    } else {
-      ASSERT_EQ(errno, EAGAIN) << zmq_strerror(errno);
+    } else if (errno != EAGAIN) {
+      ++errors;
     }
   }
-  ASSERT_GT(sent, 0);
-  pull.close();
+  EXPECT_GT(sent, 0);
+  rx.close();
   const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
-  int errors_other_than_eagain = 0;
   while (std::chrono::steady_clock::now() < until) {
-    zmq_pollitem_t item{push.sock, 0, ZMQ_POLLOUT, 0};
-    const int n = zmq_poll(&item, 1, 100);
-    ASSERT_GE(n, 0) << zmq_strerror(errno);
-    if (zmq_send(push.sock, msg, sizeof msg, ZMQ_DONTWAIT) < 0 && errno != EAGAIN)
-      ++errors_other_than_eagain;
+    zmq_pollitem_t item{tx.sock, 0, ZMQ_POLLOUT, 0};
+    if (zmq_poll(&item, 1, 100) < 0)
+      ++errors;
+    if (zmq_send(tx.sock, msg, sizeof msg, ZMQ_DONTWAIT) < 0 && errno != EAGAIN)
+      ++errors;
   }
-  EXPECT_EQ(errors_other_than_eagain, 0)
-      << "zmq_send now reports something other than EAGAIN after the peer closed";
+  return errors;
+}
+
+// zmq_socket(3) gives PUSH and PAIR no way to learn that the peer left: a sender at its
+// high-water mark keeps answering EAGAIN (or queues again) after its only receiver closed, and
+// zmq_poll for ZMQ_POLLOUT just times out. So a send on the adapter ends in timeout, never
+// peer_gone (verify:ReportsPeerGoneWhenReceiversClose).
+TEST(ZmqPushPull, SenderIsNeverToldThatItsReceiverClosed) {
+  EXPECT_EQ(errors_after_the_receiver_closed(ZMQ_PUSH, ZMQ_PULL), 0)
+      << "zmq_send/zmq_poll now report something other than EAGAIN after the PULL closed";
+}
+
+TEST(ZmqPair, SenderIsNeverToldThatItsReceiverClosed) {
+  EXPECT_EQ(errors_after_the_receiver_closed(ZMQ_PAIR, ZMQ_PAIR), 0)
+      << "zmq_send/zmq_poll now report something other than EAGAIN after the peer PAIR closed";
+}
+
+/// In a child (so a hang can be killed): bind a receiver, connect a sender with ZMQ_LINGER
+/// `linger` (-1: the default, not set), send one message and receive it, close the receiver
+/// first, then send one more (an end marker) and close the sender: zmq_close + zmq_ctx_term.
+/// Returns true when the child finished within `limit_ms`, false when it was still in
+/// zmq_ctx_term and was killed.
+bool sender_close_ends(int sender_type, int receiver_type, int linger, int limit_ms) {
+  const std::string path = fresh_path();
+  const std::string endpoint = "ipc://" + path;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    Endpoint rx(receiver_type);
+    if (zmq_bind(rx.sock, endpoint.c_str()) != 0)
+      ::_exit(3);
+    Endpoint tx(sender_type, linger);
+    if (zmq_connect(tx.sock, endpoint.c_str()) != 0)
+      ::_exit(4);
+    char b[8];
+    if (zmq_send(tx.sock, "m", 1, 0) != 1 || zmq_recv(rx.sock, b, sizeof b, 0) != 1)
+      ::_exit(5);
+    rx.close(); // the receiver goes first, as a peer that finished or died would
+    if (zmq_send(tx.sock, "e", 1, ZMQ_DONTWAIT) != 1)
+      ::_exit(6); // queued: the pipe has room
+    tx.close(); // zmq_close, then zmq_ctx_term
+    ::_exit(0);
+  }
+  EXPECT_GT(pid, 0);
+  int status = 0;
+  bool ended = false;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(limit_ms);
+  while (std::chrono::steady_clock::now() < until) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      ended = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (!ended) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  } else {
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+  }
+  ::unlink(path.c_str());
+  return ended;
+}
+
+// zmq_close(3): "The default setting of ZMQ_LINGER does not discard unsent messages; this
+// behaviour may cause the application to block when calling zmq_ctx_term()"; zmq_setsockopt(3):
+// with -1 (the default) zmq_ctx_term "shall block until all pending messages have been sent to a
+// peer". A sender with one message pending (the adapter's end marker) whose receiver already
+// closed never returns from zmq_ctx_term: the conformance checks close the receiver before the
+// sender, so each of them hangs until its 60 s limit (verify:DeliversZeroLengthMessage, ...).
+TEST(ZmqPushPull, CtxTermBlocksForeverWithTheDefaultLingerWhenTheReceiverClosedFirst) {
+  EXPECT_FALSE(sender_close_ends(ZMQ_PUSH, ZMQ_PULL, -1, 3000))
+      << "zmq_ctx_term returned although a message was pending for a closed PULL";
+}
+
+TEST(ZmqPair, CtxTermBlocksForeverWithTheDefaultLingerWhenTheReceiverClosedFirst) {
+  EXPECT_FALSE(sender_close_ends(ZMQ_PAIR, ZMQ_PAIR, -1, 3000))
+      << "zmq_ctx_term returned although a message was pending for a closed PAIR";
+}
+
+// The hardening of zmq-pushpull-linger / zmq-pair-linger: with ZMQ_LINGER = 1000 ms the same
+// close ends ("the linger period expires, after which any pending messages shall be discarded").
+TEST(ZmqPushPull, CtxTermEndsWithAFiniteLinger) {
+  EXPECT_TRUE(sender_close_ends(ZMQ_PUSH, ZMQ_PULL, 1000, 5000));
+}
+
+TEST(ZmqPair, CtxTermEndsWithAFiniteLinger) {
+  EXPECT_TRUE(sender_close_ends(ZMQ_PAIR, ZMQ_PAIR, 1000, 5000));
 }
 
 // zmq_setsockopt(3), ZMQ_SNDHWM: "0MQ does not guarantee that the socket will accept as many as
