@@ -77,8 +77,12 @@ public:
   ~Barrier();
   Barrier(const Barrier &) = delete;
   Barrier &operator=(const Barrier &) = delete;
-  /// Returns false when `d` passed first (a participant died before arriving).
+  /// Returns false when `d` passed first (a participant died before arriving), or when a
+  /// participant abandoned the barrier.
   bool arrive_and_wait(Deadline d) noexcept;
+  /// For a participant that will never arrive (its set-up failed): every waiter, now and
+  /// later, leaves with false at once instead of waiting out its deadline.
+  void abandon() noexcept;
 
 private:
   struct State;

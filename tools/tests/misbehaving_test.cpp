@@ -99,8 +99,8 @@ INSTANTIATE_TEST_SUITE_P(
         // Without the probes, the cases meet it: the watchdog kills the actor at the case
         // deadline. A shorter budget, since every shrink candidate hangs as long.
         Misbehaviour{"misbehave-hang-send", "the watchdog killed", "--spec run --time-budget 20"},
-        // Without the probes too: in each, the sender waits out its 10 s deadline for a
-        // receiver that never connected (correctly: this channel does not notice a dead peer).
+        // Without the probes too, whose children wait out their deadlines for a receiver that
+        // never connected (20 s); in the cases, the receiver abandons the start barrier.
         Misbehaviour{"misbehave-throw-connect",
                      "connect_receiver threw std::runtime_error: misbehave: the receiver could "
                      "not connect",
