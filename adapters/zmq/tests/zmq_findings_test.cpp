@@ -193,6 +193,11 @@ TEST(ZmqPushPull, FullDoesNotLastWithoutAnyReceive) {
   Endpoint push(ZMQ_PUSH, 0);
   ASSERT_EQ(zmq_connect(push.sock, p.endpoint.c_str()), 0) << zmq_strerror(errno);
   std::string msg(64 * 1024 + 1, 'm'); // the adapter's maximum message and its tag byte
+  // One round trip first, as in the check (whose receiver is bound and connected): the
+  // connection is up before the fill.
+  char b[8];
+  ASSERT_EQ(zmq_send(push.sock, "x", 1, 0), 1) << zmq_strerror(errno);
+  ASSERT_EQ(zmq_recv(pull.sock, b, sizeof b, 0), 1) << zmq_strerror(errno);
   long accepted = 0;
   while (zmq_send(push.sock, msg.data(), msg.size(), ZMQ_DONTWAIT) >= 0)
     ++accepted;
@@ -205,4 +210,105 @@ TEST(ZmqPushPull, FullDoesNotLastWithoutAnyReceive) {
   EXPECT_EQ(ready, 1) << "the PUSH stayed full for 100 ms after EAGAIN";
   EXPECT_GE(zmq_send(push.sock, msg.data(), msg.size(), ZMQ_DONTWAIT), 0)
       << "a send after the EAGAIN was refused: " << zmq_strerror(errno);
+}
+
+// zmq_ipc(7): "any existing binding to the same endpoint shall be overridden. That is, if a
+// second process binds to an endpoint already bound by a process, this will succeed and the
+// first process will lose its binding." A socket file planted at the path first (mode 0666, as
+// the no-squat probe plants it) is not refused: zmq_bind succeeds and puts a socket of its own
+// there. So the name cannot be created exclusively: the file exists only from the receiver's
+// zmq_bind on (a context, hence a zmq_bind, cannot be made before fork), and a name that exists
+// already is taken over, not refused (isolation: owner-only finds no file after prepare,
+// no-squat sees the squatted name accepted).
+TEST(ZmqIpc, BindTakesOverAnExistingSocketFileInsteadOfRefusingIt) {
+  PathGuard p;
+  const int squatter = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(squatter, 0);
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::strncpy(sa.sun_path, p.path.c_str(), sizeof sa.sun_path - 1);
+  ASSERT_EQ(::bind(squatter, reinterpret_cast<const sockaddr *>(&sa), sizeof sa), 0);
+  ASSERT_EQ(::listen(squatter, 4), 0);
+  ASSERT_EQ(::chmod(p.path.c_str(), 0666), 0);
+  struct stat before {};
+  ASSERT_EQ(::stat(p.path.c_str(), &before), 0);
+
+  Endpoint pull(ZMQ_PULL);
+  EXPECT_EQ(zmq_bind(pull.sock, p.endpoint.c_str()), 0)
+      << "zmq_bind now refuses an existing path: " << zmq_strerror(errno);
+  struct stat after {};
+  ASSERT_EQ(::stat(p.path.c_str(), &after), 0);
+  EXPECT_NE(before.st_ino, after.st_ino) << "the squatter's socket file is still in place";
+  ::close(squatter);
+}
+
+/// A receiver process that is killed (SIGKILL) after it received one message, and a sender
+/// process that then queues one more message (the adapter's end marker) and closes (zmq_close +
+/// zmq_ctx_term, default linger). Returns true when the sender finished within 3 s.
+bool sender_close_ends_after_the_receiver_was_killed(int sender_type, int receiver_type) {
+  const std::string path = fresh_path();
+  const std::string endpoint = "ipc://" + path;
+  int got[2], go[2];
+  EXPECT_EQ(::pipe(got), 0);
+  EXPECT_EQ(::pipe(go), 0);
+  const pid_t rx = ::fork();
+  if (rx == 0) {
+    Endpoint r(receiver_type);
+    char b[8];
+    if (zmq_bind(r.sock, endpoint.c_str()) != 0 || zmq_recv(r.sock, b, sizeof b, 0) != 1)
+      ::_exit(3);
+    if (::write(got[1], "g", 1) != 1)
+      ::_exit(4);
+    for (;;)
+      ::pause();
+  }
+  const pid_t tx = ::fork();
+  if (tx == 0) {
+    Endpoint s(sender_type);
+    char b;
+    if (zmq_connect(s.sock, endpoint.c_str()) != 0 || zmq_send(s.sock, "m", 1, 0) != 1 ||
+        ::read(go[0], &b, 1) != 1)
+      ::_exit(3);
+    if (zmq_send(s.sock, "e", 1, ZMQ_DONTWAIT) != 1)
+      ::_exit(4);
+    s.close();
+    ::_exit(0);
+  }
+  char b;
+  EXPECT_EQ(::read(got[0], &b, 1), 1);
+  ::kill(rx, SIGKILL);
+  ::waitpid(rx, nullptr, 0);
+  EXPECT_EQ(::write(go[1], "g", 1), 1);
+  int status = 0;
+  bool ended = false;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(3000);
+  while (std::chrono::steady_clock::now() < until && !ended) {
+    ended = ::waitpid(tx, &status, WNOHANG) == tx;
+    if (!ended)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (!ended) {
+    ::kill(tx, SIGKILL);
+    ::waitpid(tx, &status, 0);
+  } else {
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "sender status " << status;
+  }
+  for (int fd : {got[0], got[1], go[0], go[1]})
+    ::close(fd);
+  ::unlink(path.c_str());
+  return ended;
+}
+
+// The campaign's crash workloads kill the receiver: with the default ZMQ_LINGER (-1) the
+// surviving sender's close never returns, since zmq_ctx_term "shall block until all pending
+// messages have been sent to a peer" and nothing tells the sender the peer died (run: the
+// watchdog kills the sender, still in close).
+TEST(ZmqPushPull, SenderCloseNeverEndsWithTheDefaultLingerAfterTheReceiverWasKilled) {
+  EXPECT_FALSE(sender_close_ends_after_the_receiver_was_killed(ZMQ_PUSH, ZMQ_PULL))
+      << "zmq_ctx_term returned although a message was pending for a dead PULL";
+}
+
+TEST(ZmqPair, SenderCloseNeverEndsWithTheDefaultLingerAfterTheReceiverWasKilled) {
+  EXPECT_FALSE(sender_close_ends_after_the_receiver_was_killed(ZMQ_PAIR, ZMQ_PAIR))
+      << "zmq_ctx_term returned although a message was pending for a dead PAIR";
 }
