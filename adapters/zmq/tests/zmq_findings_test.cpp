@@ -312,3 +312,50 @@ TEST(ZmqPair, SenderCloseNeverEndsWithTheDefaultLingerAfterTheReceiverWasKilled)
   EXPECT_FALSE(sender_close_ends_after_the_receiver_was_killed(ZMQ_PAIR, ZMQ_PAIR))
       << "zmq_ctx_term returned although a message was pending for a dead PAIR";
 }
+
+/// One PUSH (its own context, on a thread) sends `n` messages of 17 bytes as fast as it can,
+/// then an end marker, then zmq_close + zmq_ctx_term with the default linger (-1: "shall block
+/// until all pending messages have been sent to a peer"); a PULL receives until the marker or
+/// until nothing came for 3 s. Returns how many data messages it received.
+long received_before_silence(long n) {
+  PathGuard p;
+  Endpoint pull(ZMQ_PULL);
+  EXPECT_EQ(zmq_bind(pull.sock, p.endpoint.c_str()), 0) << zmq_strerror(errno);
+  std::thread tx([&] {
+    Endpoint push(ZMQ_PUSH);
+    EXPECT_EQ(zmq_connect(push.sock, p.endpoint.c_str()), 0);
+    char m[17] = {};
+    for (long i = 0; i < n; ++i) {
+      std::memcpy(m, &i, sizeof i);
+      EXPECT_EQ(zmq_send(push.sock, m, sizeof m, 0), 17);
+    }
+    EXPECT_EQ(zmq_send(push.sock, "E", 1, 0), 1);
+    push.close(); // returns: zmq_ctx_term says everything was sent
+  });
+  const int timeout = 3000;
+  zmq_setsockopt(pull.sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+  long got = 0;
+  char b[32];
+  for (;;) {
+    const int r = zmq_recv(pull.sock, b, sizeof b, 0);
+    if (r < 0 || r == 1)
+      break; // silence for 3 s, or the marker
+    ++got;
+  }
+  tx.join();
+  return got;
+}
+
+// libzmq issue #4660 ("IPC socket drops messages, ignores LINGER", open): a PUSH that sent
+// ~63000 small messages faster than the PULL takes them and then closed with the default
+// ZMQ_LINGER (zmq_ctx_term returned, so "all pending messages have been sent to a peer") leaves
+// the PULL short of the last few hundred or thousand messages and of the end marker, forever
+// (no-loss, and eof never comes). It shows in about 5 of 6 tries here, so the test tries up to
+// 5 times and asserts that at least one try lost messages.
+TEST(ZmqPushPull, MessagesSentBeforeCloseAreLostWhenTheReceiverLags) {
+  constexpr long kMessages = 63496; // the campaign's shrunk workload
+  long worst = kMessages;
+  for (int attempt = 0; attempt < 5 && worst == kMessages; ++attempt)
+    worst = std::min(worst, received_before_silence(kMessages));
+  EXPECT_LT(worst, kMessages) << "every message and the marker arrived in 5 tries: the loss is gone";
+}
