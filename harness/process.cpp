@@ -22,6 +22,11 @@
 
 namespace ipcv::harness {
 
+std::string signal_name(int sig) {
+  const char *a = ::sigabbrev_np(sig);
+  return a != nullptr ? std::string("SIG") + a : "signal " + std::to_string(sig);
+}
+
 std::string ChildExit::describe() const {
   if (interrupted)
     return "killed: the run was interrupted";
@@ -30,8 +35,7 @@ std::string ChildExit::describe() const {
   if (exited)
     return "exit " + std::to_string(code);
   if (signal != 0)
-    return std::string("killed by ") + (sigabbrev_np(signal) ? "SIG" : "") +
-           (sigabbrev_np(signal) ? sigabbrev_np(signal) : std::to_string(signal));
+    return "killed by " + signal_name(signal);
   return "unknown";
 }
 

@@ -69,6 +69,9 @@ private:
   T *t_;
 };
 
+/// "SIGSEGV" for SIGSEGV; "signal N" for a number with no name.
+std::string signal_name(int sig);
+
 /// A Barrier in a shared anonymous mapping: `n` processes or threads call arrive_and_wait();
 /// all leave together. Made before fork. Waits on a shared futex, never sleeps a fixed time.
 class Barrier {

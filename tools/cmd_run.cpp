@@ -11,6 +11,7 @@
 #include "run_report.hpp"
 
 #include "harness/interrupt.hpp"
+#include "harness/process.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -237,7 +238,7 @@ int run(const RunOptions &o) {
     std::fprintf(stderr,
                  "ipcverify run: interrupted by %s; every actor was reaped and every "
                  "instance destroyed\n",
-                 sigabbrev_np(sig) ? (std::string("SIG") + sigabbrev_np(sig)).c_str() : "a signal");
+                 harness::signal_name(sig).c_str());
     return harness::interrupted_status(sig);
   }
   if (!o.workload.empty())
@@ -246,7 +247,7 @@ int run(const RunOptions &o) {
   return run_fails("ipcverify run", rows, record) ? kExitFailed : kExitOk;
 }
 
-void add(CLI::App &app, int &status) {
+void add_run_command(CLI::App &app, int &status) {
   auto o = std::make_shared<RunOptions>();
   CLI::App *cmd = app.add_subcommand(
       "run", "Run generated multi-process workloads against channels and judge every spec");
@@ -286,7 +287,7 @@ void add(CLI::App &app, int &status) {
   cmd->callback([o, &status] { status = run(*o); });
 }
 
-const CommandRegistrar reg{{"run", 20, add}};
+const CommandRegistrar registered_run{{"run", 20, add_run_command}};
 
 } // namespace
 } // namespace ipcv::cli

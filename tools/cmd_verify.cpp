@@ -121,7 +121,7 @@ int run(const VerifyOptions &o) {
   return any_failed ? kExitFailed : kExitOk;
 }
 
-void add(CLI::App &app, int &status) {
+void add_verify_command(CLI::App &app, int &status) {
   auto opts = std::make_shared<VerifyOptions>();
   CLI::App *cmd = app.add_subcommand(
       "verify", "Check every channel (or --channel NAME...) against the Channel contract");
@@ -133,7 +133,7 @@ void add(CLI::App &app, int &status) {
   cmd->callback([opts, &status] { status = run(*opts); });
 }
 
-const CommandRegistrar reg{{"verify", 30, add}};
+const CommandRegistrar registered_verify{{"verify", 30, add_verify_command}};
 
 } // namespace
 } // namespace ipcv::cli

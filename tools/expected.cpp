@@ -62,6 +62,10 @@ std::string read_record(const std::string &path, Record &out) {
       return "verdict must be \"FAIL\" (the only verdict a record expects)";
     Finding f{field(e, "channel"), field(e, "spec"),          field(e, "reason"),
               field(e, "link"),    field(e, "reproduced_by"), path};
+    const std::string seen = e.contains("seen") ? field(e, "seen") : "always";
+    if (seen != "always" && seen != "sometimes")
+      return "seen must be \"always\" or \"sometimes\"";
+    f.sometimes = seen == "sometimes";
     if (const std::string why = refusal(f, out); !why.empty())
       return why;
     out.findings.push_back(std::move(f));
@@ -117,9 +121,18 @@ void mark_known(std::vector<Row> &rows, const Record &rec) {
 
 namespace {
 
-void print_stale(const char *program, const Finding &f) {
+/// Says that the cell of `f` held: a stale record, or for a "sometimes" finding a note. Returns
+/// whether that fails the run.
+bool held_on_record(const char *program, const Finding &f) {
+  if (f.sometimes) {
+    std::fprintf(stderr,
+                 "%s: note: %s × %s held in this run; on record %s as seen sometimes (%s)\n",
+                 program, f.channel.c_str(), f.spec.c_str(), f.file.c_str(), f.reason.c_str());
+    return false;
+  }
   std::fprintf(stderr, "%s: stale record %s: %s × %s held, but the record expects FAIL (%s)\n",
                program, f.file.c_str(), f.channel.c_str(), f.spec.c_str(), f.reason.c_str());
+  return true;
 }
 
 } // namespace
@@ -131,10 +144,8 @@ bool run_fails(const char *program, const std::vector<Row> &rows, const Record &
       const Finding *f = rec.find(r.channel, r.spec);
       if (r.kind == engine::SpecResult::fail)
         fails |= f == nullptr || rec.strict;
-      else if (r.kind == engine::SpecResult::pass && f != nullptr) {
-        print_stale(program, *f);
-        fails = true;
-      }
+      else if (r.kind == engine::SpecResult::pass && f != nullptr)
+        fails |= held_on_record(program, *f);
     }
   return fails;
 }
@@ -144,9 +155,7 @@ bool check_fails(const char *program, const Record &rec, std::string_view channe
   const Finding *f = rec.find(channel, std::string(kVerifyPrefix) + std::string(check));
   if (failed)
     return f == nullptr || rec.strict;
-  if (f != nullptr)
-    print_stale(program, *f);
-  return f != nullptr;
+  return f != nullptr && held_on_record(program, *f);
 }
 
 } // namespace ipcv::cli

@@ -4,12 +4,16 @@
 //
 //   {"library": "ZeroMQ 4.3.4",
 //    "findings": [{"channel": "zmq-pushpull", "spec": "no-loss", "verdict": "FAIL",
-//                  "reason": "one line", "link": "https://...", "reproduced_by": "test"}]}
+//                  "reason": "one line", "link": "https://...", "reproduced_by": "test",
+//                  "seen": "always"}]}
 //
 // `spec` is a column of run's matrix, or `verify:<Check>` for a conformance check of verify.
 // A broken claim on record shows as FAIL* and does not count in the exit status; one that is
 // not on record does, and so does a recorded one that now holds (the record is stale). With
 // --strict the known ones count too. Reference channels never have a record: they must hold.
+// A finding whose trigger is a race the campaign reaches only in some runs says
+// "seen": "sometimes" (the default is "always"): when its cell holds, a note says so instead of
+// a stale record, because one run that missed it proves nothing.
 #pragma once
 
 #include "run_report.hpp"
@@ -24,7 +28,8 @@ namespace ipcv::cli {
 /// One expected verdict of a record file.
 struct Finding {
   std::string channel, spec, reason, link, reproduced_by;
-  std::string file; ///< the record it came from
+  std::string file;       ///< the record it came from
+  bool sometimes = false; ///< "seen": "sometimes": a run that holds is not a stale record
 };
 
 /// Every finding of the records given to one command.
@@ -46,7 +51,8 @@ void add_record_options(CLI::App *cmd, std::vector<std::string> &files, bool &st
 /// plugins are loaded. Refuses, with one line on stderr ("PROGRAM: record FILE: why") and
 /// false: an unreadable or malformed file, an entry without channel, spec or reason, a verdict
 /// other than FAIL, a channel no loaded plugin registered (reference channels have no record),
-/// a spec unknown or not claimed by the channel (it could never FAIL), a duplicate entry.
+/// a spec unknown or not claimed by the channel (it could never FAIL), a duplicate entry, a
+/// "seen" other than "always" or "sometimes".
 bool load_record(const char *program, const std::vector<std::string> &files, Record &out);
 
 /// The text a cell on record carries: "reason (link)".
@@ -57,11 +63,12 @@ void mark_known(std::vector<Row> &rows, const Record &rec);
 
 /// Whether the verdicts of a run fail it: a FAIL not on record (any FAIL with --strict), or a
 /// finding on record whose cell was judged and held, which is printed as a stale record, one
-/// line each on stderr.
+/// line each on stderr (a "sometimes" finding that held is a note on stderr and does not fail).
 bool run_fails(const char *program, const std::vector<Row> &rows, const Record &rec);
 
 /// The same for one conformance check of verify: true when `failed` is not what the record
-/// expects (a failure not on record, or a recorded one that passed, printed as stale).
+/// expects (a failure not on record, or a recorded one that passed, printed as stale; a
+/// "sometimes" one that passed is a note).
 bool check_fails(const char *program, const Record &rec, std::string_view channel,
                  std::string_view check, bool failed);
 

@@ -78,6 +78,19 @@ TEST(Record, ARecordedFailureThatHoldsIsStale) {
       << o.out;
 }
 
+TEST(Record, ASometimesFindingThatHeldIsANoteNotAStaleRecord) {
+  std::string fifo = finding("fifo");
+  fifo.insert(fifo.size() - 1, R"(, "seen": "sometimes")");
+  const RecordFile rec(finding("no-loss") + "," + fifo);
+  const Outcome o = run_lossy("--expected " + rec.path());
+  EXPECT_EQ(o.status, 0) << o.out;
+  EXPECT_EQ(o.out.find("stale record"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("ipcverify run: note: fixture-lossy × fifo held in this run; on record " +
+                       rec.path() + " as seen sometimes (drops messages)"),
+            std::string::npos)
+      << o.out;
+}
+
 TEST(Record, ComesFromTheEnvironmentToo) {
   const RecordFile rec(finding("no-loss"));
   const Outcome o = shell("IPCV_EXPECTED=" + rec.path() + " " + IPCVERIFY_BIN + " run --plugin " +
@@ -143,6 +156,10 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"NotFail",
             R"({"channel": "fixture-lossy", "spec": "no-loss", "verdict": "pass", "reason": "x"})",
             "verdict must be \"FAIL\" (the only verdict a record expects)"},
+        Bad{"UnknownSeen",
+            R"({"channel": "fixture-lossy", "spec": "no-loss", "verdict": "FAIL", "reason": "x",)"
+            R"( "seen": "often"})",
+            "seen must be \"always\" or \"sometimes\""},
         Bad{"NoReason", R"({"channel": "fixture-lossy", "spec": "no-loss", "verdict": "FAIL"})",
             "an entry needs channel, spec and reason"},
         Bad{"NotJson", "][", "not a record (a JSON object with a \"findings\" array)"}),
