@@ -90,7 +90,7 @@ constexpr unsigned char kEnd = 0xe0;  // alone: a sender's close
 
 constexpr std::size_t kDefaultMaxMessage = 64 * 1024;
 constexpr std::size_t kMaxMaxMessage = 1024 * 1024;
-constexpr int kDefaultHwm = 1000;   // ZMQ_SNDHWM / ZMQ_RCVHWM default (zmq_setsockopt(3))
+constexpr int kDefaultHwm = 1000;     // ZMQ_SNDHWM / ZMQ_RCVHWM default (zmq_setsockopt(3))
 constexpr int kHardenedLinger = 1000; // ms, zmq-pushpull-linger's ZMQ_LINGER
 
 /// Milliseconds zmq_poll waits until `d`: -1 forever, 0 already past.
@@ -340,7 +340,7 @@ template <Kind K> struct ZmqChannel {
                 "zmq_ctx_term discards what is pending (zmq_setsockopt(3)), so no-loss and eof are "
                 "not claimed; atomic delivery (zmq_send(3)), per-peer queues (RFC 30)";
     } else {
-      c.specs = {"integrity", "no-phantom", "no-duplication", "no-loss",
+      c.specs = {"integrity", "no-phantom",    "no-duplication", "no-loss",
                  "fifo",      "end-of-stream", "deadline"};
       c.notes = std::string(K == Kind::pair ? "zmq PAIR<->PAIR" : "zmq PUSH->PULL") +
                 " over ipc://, defaults: atomic delivery (zmq_send(3)), \"messages are not "
