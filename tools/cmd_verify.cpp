@@ -23,9 +23,11 @@ struct VerifyOptions {
   std::vector<std::string> plugins;
   std::vector<std::string> expected;
   bool strict = false;
+  int check_limit = 60; ///< seconds
 };
 
 int run(const VerifyOptions &o) {
+  harness::set_check_limit(std::chrono::seconds(o.check_limit));
   Record record;
   record.strict = o.strict;
   if (!load_plugins("ipcverify", o.plugins) || !load_record("ipcverify verify", o.expected, record))
@@ -128,6 +130,11 @@ void add_verify_command(CLI::App &app, int &status) {
   cmd->add_option("--channel", opts->channels, "Channel to verify (repeatable; default: all)");
   cmd->add_flag("--include-faulty", opts->include_faulty, "Include the faulty-* fixtures");
   cmd->add_option("--junit", opts->junit, "Write JUnit XML: a testcase per conformance check");
+  cmd->add_option("--check-limit", opts->check_limit,
+                  "Seconds one check may take before the channel is judged to hang (its "
+                  "process is killed and the check fails)")
+      ->check(CLI::Range(1, 3600))
+      ->default_val(60);
   add_plugin_option(cmd, opts->plugins);
   add_record_options(cmd, opts->expected, opts->strict);
   cmd->callback([opts, &status] { status = run(*opts); });
