@@ -75,7 +75,19 @@ SpecOutcome judge_run(const RunResult &r) {
 /// `race-free`: the ThreadSanitizer build saw no data race in the case's processes.
 SpecOutcome judge_race_free(const RunResult &r, Mode mode) {
   SpecOutcome o{kRaceFree, Outcome::pass, true, "", ""};
-  if (!r.race_report.empty()) {
+  if (const std::string lib = uninstrumented_module(r.race_report); !lib.empty()) {
+    // Neither a pass nor the channel's failure: said, with the report's summary, in the cell.
+    const auto at = r.race_report.find("SUMMARY: ");
+    o.kind = Outcome::skip;
+    o.explanation = fmt::format(
+        "not judged: ThreadSanitizer reported a race inside {0}, which is not built with "
+        "ThreadSanitizer (its own synchronisation is invisible to it, so the report cannot be "
+        "told from a false one); attributed to {0}, not to the channel{1}",
+        lib,
+        at == std::string::npos
+            ? std::string()
+            : ": " + r.race_report.substr(at + 9, r.race_report.find('\n', at) - at - 9));
+  } else if (!r.race_report.empty()) {
     o.kind = Outcome::fail;
     o.explanation = "ThreadSanitizer reported a data race in the channel's code";
     o.timeline = r.race_report + "\n";

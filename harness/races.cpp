@@ -92,6 +92,23 @@ std::string trimmed(const std::string &report) {
 
 } // namespace
 
+std::string uninstrumented_module(const std::string &report) {
+  std::istringstream in(report);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("    #", 0) != 0 || line.find(" <null> <null> (") == std::string::npos)
+      continue;
+    const std::size_t open = line.rfind(" ("), plus = line.find("+0x", open);
+    if (open == std::string::npos || plus == std::string::npos)
+      continue;
+    std::string module = line.substr(open + 2, plus - open - 2);
+    if (const auto slash = module.rfind('/'); slash != std::string::npos)
+      module.erase(0, slash + 1);
+    if (module != "ipcverify" && !module.empty())
+      return module;
+  }
+  return "";
+}
+
 std::string collect_race_reports(const std::string &base) {
   if (base.empty())
     return "";

@@ -36,6 +36,7 @@ struct Tally {
   int failed = 0;         ///< not claimed: cases in which it did not hold
   std::string first_fail; ///< explanation of the first such case
   std::string skip_reason;
+  int skipped = 0; ///< cases in which it could not be judged
   std::optional<Counterexample> cx;
 };
 
@@ -220,8 +221,10 @@ private:
     for (const auto &out : outcomes) {
       Tally &t = tally_[out.spec];
       if (out.kind == Outcome::skip) {
-        if (t.skip_reason.empty())
+        if (t.skip_reason.empty() || (out.explanation.starts_with("not judged:") &&
+                                      !t.skip_reason.starts_with("not judged:")))
           t.skip_reason = out.explanation;
+        ++t.skipped;
         continue;
       }
       ++t.judged;
@@ -484,6 +487,11 @@ SpecResult Campaign::cell(const std::string &s) const {
                                                t.failed, t.judged, t.first_fail);
   } else {
     res.kind = SpecResult::pass;
+    // A case the judge could not judge for a reason worth telling (a race report attributed
+    // to an uninstrumented library) is said, not dropped: the pass holds for the others only.
+    if (t.skipped > 0 && t.skip_reason.starts_with("not judged:"))
+      res.observed = fmt::format("held where judged ({} of {} cases); the other {}: {}", t.judged,
+                                 t.judged + t.skipped, t.skipped, t.skip_reason);
   }
   return res;
 }

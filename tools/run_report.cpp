@@ -139,6 +139,15 @@ void print_details(std::FILE *out, const std::vector<Row> &rows, bool markdown) 
         header = true;
         fmt::print(out, "{}{} × {}: {}\n", markdown ? "- " : "  ", r.channel, r.spec, r.observed);
       }
+  header = false;
+  for (const auto &row : rows)
+    for (const auto &r : row.result.cells)
+      if (r.kind == engine::SpecResult::pass && !r.observed.empty()) {
+        if (!header)
+          fmt::print(out, "\nHeld where judged, not judged in some cases:\n");
+        header = true;
+        fmt::print(out, "{}{} × {}: {}\n", markdown ? "- " : "  ", r.channel, r.spec, r.observed);
+      }
 }
 
 nlohmann::json to_json(const RunContext &ctx, const std::vector<Row> &rows) {

@@ -137,7 +137,8 @@ int exit_status_of(const std::string &args) {
 TEST(JUnit, RunWritesOneTestcasePerCellAndTheBrokenClaimAsFailure) {
   const std::string path = ::testing::TempDir() + "/run-junit.xml";
   std::remove(path.c_str());
-  EXPECT_EQ(exit_status_of("run --channel faulty-drop --channel pipe --spec no-loss --spec fifo --cases 30 "
+  EXPECT_EQ(exit_status_of(
+                "run --channel faulty-drop --channel pipe --spec no-loss --spec fifo --cases 30 "
                 "--seed 7 --time-budget 60 --no-crash --include-faulty --junit " +
                 path),
             1);
