@@ -29,5 +29,7 @@ inline void point(const char *name) noexcept {
 #if defined(IPCV_PERTURB) && IPCV_PERTURB
 #define IPCV_PERTURB_POINT(name) ::ipcv::perturb::point(name)
 #else
-#define IPCV_PERTURB_POINT(name) ((void)0)
+// The name is still referenced (unevaluated): a point whose name a function takes as a
+// parameter must compile without "unused parameter" when the points are compiled out.
+#define IPCV_PERTURB_POINT(name) ((void)sizeof(name))
 #endif
