@@ -53,17 +53,27 @@ build: $(BUILD)/build.ninja
 
 # The main job: the contract's conformance checks, then the engine over every channel and
 # every spec (VERIFY_BUDGET seconds in all), with the verdict matrix on stdout and the report
-# in $(BUILD)/report/. Exit status 1 when any claim is broken. The in-tree adapters (the
+# in $(BUILD)/report/. Exit status 1 when any claim is broken, except the adapters' known
+# findings on record (FAIL*, adapters/<lib>/expected.json). The in-tree adapters (the
 # plugins adapters/ built, listed in $(BUILD)/adapters/plugins.txt) load by default, before
-# whatever IPCV_PLUGINS names: `IPCV_PLUGINS=./libmine.so make verify`.
+# whatever IPCV_PLUGINS names: `IPCV_PLUGINS=./libmine.so make verify`; their records go the
+# same way through IPCV_EXPECTED.
 VERIFY_BUDGET ?= 100
+# Seconds one conformance check may take before its channel is judged to hang: a check of a
+# correct channel takes under 2 s here, and a library that hangs in close (ZeroMQ's default
+# ZMQ_LINGER) would otherwise cost 60 s per check.
+CHECK_LIMIT ?= 15
 verify: deps
 	@$(MAKE) --no-print-directory build
 	@plugins=$$(cat $(BUILD)/adapters/plugins.txt 2>/dev/null); \
 	plugins=$$plugins$${plugins:+$${IPCV_PLUGINS:+:}}$${IPCV_PLUGINS:-}; \
 	if [ -n "$$plugins" ]; then export IPCV_PLUGINS="$$plugins"; echo "plugins: $$plugins"; \
 	else unset IPCV_PLUGINS; fi; \
-	set -x; $(BUILD)/bin/ipcverify verify && mkdir -p $(BUILD)/report && \
+	records=$$(cat $(BUILD)/adapters/expected.txt 2>/dev/null); \
+	records=$$records$${records:+$${IPCV_EXPECTED:+:}}$${IPCV_EXPECTED:-}; \
+	if [ -n "$$records" ]; then export IPCV_EXPECTED="$$records"; echo "known findings: $$records"; \
+	else unset IPCV_EXPECTED; fi; \
+	set -x; $(BUILD)/bin/ipcverify verify --check-limit $(CHECK_LIMIT) && mkdir -p $(BUILD)/report && \
 	$(BUILD)/bin/ipcverify run --time-budget $(VERIFY_BUDGET) \
 	  --json $(BUILD)/report/report.json --markdown $(BUILD)/report/report.md
 	@echo "report: $(BUILD)/report/report.json, $(BUILD)/report/report.md"

@@ -66,7 +66,7 @@ function(ipcverify_add_plugin name)
 endfunction()
 
 # ipcverify_add_test(<NAME> PLUGIN <target> CHANNELS <channel>... [CASES n] [BUDGET seconds]
-#                    [MODE process|thread]): two CTest tests of the channels the plugin <target>
+#                    [MODE process|thread] [EXPECTED record.json]): two CTest tests of the channels the plugin <target>
 # registers, run by the ipcverify the plugin was built for (ipcverify-tsan for SANITIZER thread):
 #   <NAME>.verify  the contract's conformance checks (`ipcverify verify`)
 #   <NAME>.run     the campaign, every spec judged (`ipcverify run`), after <NAME>.verify
@@ -74,8 +74,10 @@ endfunction()
 # XML in ${CMAKE_BINARY_DIR}/junit/<NAME>.verify.xml and <NAME>.run.xml for the CI to show.
 # BUDGET (default 30 s) is the campaign's wall-clock budget, CASES caps its cases; MODE defaults
 # to process, and to thread for a ThreadSanitizer plugin (TSan judges race-free only there).
+# EXPECTED names a record of known findings (JSON, see docs/plugins.md): a broken claim on record
+# (FAIL*) passes both tests, a broken claim not on record or a recorded one that held fails them.
 function(ipcverify_add_test name)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "PLUGIN;CASES;BUDGET;MODE" "CHANNELS")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "PLUGIN;CASES;BUDGET;MODE;EXPECTED" "CHANNELS")
   if(arg_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "ipcverify_add_test(${name}): unexpected arguments: ${arg_UNPARSED_ARGUMENTS}")
   endif()
@@ -112,6 +114,17 @@ function(ipcverify_add_test name)
   set(junit ${CMAKE_BINARY_DIR}/junit)
   file(MAKE_DIRECTORY ${junit})
   set(plugin --plugin $<TARGET_FILE:${arg_PLUGIN}>)
+  if(arg_EXPECTED)
+    # The record of known findings (a library's documented shortcomings): FAIL* then passes the
+    # test, a new failure or a stale record fails it.
+    if(NOT IS_ABSOLUTE "${arg_EXPECTED}")
+      set(arg_EXPECTED "${CMAKE_CURRENT_SOURCE_DIR}/${arg_EXPECTED}")
+    endif()
+    if(NOT EXISTS "${arg_EXPECTED}")
+      message(FATAL_ERROR "ipcverify_add_test(${name}): EXPECTED ${arg_EXPECTED} does not exist")
+    endif()
+    list(APPEND plugin --expected ${arg_EXPECTED})
+  endif()
 
   add_test(NAME ${name}.verify
            COMMAND ${exe} verify ${plugin} ${channels} --junit ${junit}/${name}.verify.xml)

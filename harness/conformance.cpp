@@ -430,11 +430,13 @@ CheckOutcome fork_fan_in(const ChannelEntry &e) {
   return multi_process(e, 3, 700);
 }
 
+std::chrono::seconds g_check_limit{60};
+
 /// Runs check F in a child process with a time limit: the channel's code may crash, hang or
 /// throw there without taking ipcverify with it. Objects the child's instance listed and left
 /// (it died before destroy) are removed here.
 template <CheckOutcome (*F)(const ChannelEntry &)> CheckOutcome in_child(const ChannelEntry &e) {
-  constexpr auto kLimit = std::chrono::seconds(60);
+  const auto limit = check_limit();
   struct Out {
     int kind = -1;
     char detail[2048] = {};
@@ -456,7 +458,7 @@ template <CheckOutcome (*F)(const ChannelEntry &)> CheckOutcome in_child(const C
   });
   if (pid < 0)
     return CheckOutcome::failed(std::string("fork failed: ") + std::strerror(errno));
-  const ChildExit x = reap({pid}, Clock::now() + kLimit).front();
+  const ChildExit x = reap({pid}, Clock::now() + limit).front();
   std::string left;
   for (std::string_view named(out->named); !named.empty();) {
     const auto nl = named.find('\n');
@@ -472,7 +474,7 @@ template <CheckOutcome (*F)(const ChannelEntry &)> CheckOutcome in_child(const C
   if (x.timed_out)
     return CheckOutcome::failed(fmt::format("the check did not finish within {} s: the channel "
                                             "hung (its process was killed){}",
-                                            kLimit.count(), left));
+                                            limit.count(), left));
   if (!x.clean() || out->kind < 0)
     return CheckOutcome::failed(fmt::format("the check's process ended with {}: the channel "
                                             "crashed{}",
@@ -513,6 +515,10 @@ constexpr ConformanceCheck kChecks[] = {
 } // namespace
 
 std::span<const ConformanceCheck> conformance_checks() { return kChecks; }
+
+std::chrono::seconds check_limit() { return g_check_limit; }
+
+void set_check_limit(std::chrono::seconds limit) { g_check_limit = limit; }
 
 bool is_register(const ChannelEntry &e) { return e.claims.promises("register"); }
 

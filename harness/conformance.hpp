@@ -8,6 +8,7 @@
 
 #include "ipcverify/any_channel.hpp"
 
+#include <chrono>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,6 +34,11 @@ struct ConformanceCheck {
 
 /// Every conformance check, in the order they are reported.
 std::span<const ConformanceCheck> conformance_checks();
+
+/// How long one check may run (in a child process) before the channel is judged to have hung
+/// and the child is killed: 60 s unless set (`ipcverify verify --check-limit`).
+std::chrono::seconds check_limit();
+void set_check_limit(std::chrono::seconds limit);
 
 /// True when the entry is a latest-value register rather than a queue (it claims `register`).
 bool is_register(const ChannelEntry &e);

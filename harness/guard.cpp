@@ -1,6 +1,7 @@
 // Implementation of the guards (guard.hpp).
 #include "guard.hpp"
 #include "hygiene.hpp"
+#include "process.hpp"
 
 #include <array>
 #include <csetjmp>
@@ -40,11 +41,6 @@ extern "C" void on_guarded_signal(int sig) {
 std::map<std::string, std::string> &unusable_table() {
   static std::map<std::string, std::string> t;
   return t;
-}
-
-std::string signal_name(int sig) {
-  const char *abbrev = sigabbrev_np(sig);
-  return abbrev != nullptr ? std::string("SIG") + abbrev : std::to_string(sig);
 }
 
 std::string type_name(const std::type_info &t) {

@@ -4,6 +4,7 @@
 // through a pipe within kProbeSeconds; then, only if the probe said ok, load and register it
 // here. A plugin is never unloaded: its entries' std::function code lives in it.
 #include "plugins.hpp"
+#include "process.hpp"
 
 #include "registry.hpp"
 
@@ -272,12 +273,6 @@ extern "C" void on_probe_signal(int sig) { probe_signal = sig; }
   }
   write_all(fd, "=" + (result.empty() ? std::string("ok") : result) + "\n");
   ::_exit(0);
-}
-
-/// "SIGSEGV" for SIGSEGV.
-std::string signal_name(int sig) {
-  const char *a = ::sigabbrev_np(sig);
-  return a ? std::string("SIG") + a : fmt::format("signal {}", sig);
 }
 
 /// Probes the plugin at `path` in a child; "" when it loads and registers cleanly, else why.

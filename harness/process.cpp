@@ -22,6 +22,11 @@
 
 namespace ipcv::harness {
 
+std::string signal_name(int sig) {
+  const char *a = ::sigabbrev_np(sig);
+  return a != nullptr ? std::string("SIG") + a : "signal " + std::to_string(sig);
+}
+
 std::string ChildExit::describe() const {
   if (interrupted)
     return "killed: the run was interrupted";
@@ -30,8 +35,7 @@ std::string ChildExit::describe() const {
   if (exited)
     return "exit " + std::to_string(code);
   if (signal != 0)
-    return std::string("killed by ") + (sigabbrev_np(signal) ? "SIG" : "") +
-           (sigabbrev_np(signal) ? sigabbrev_np(signal) : std::to_string(signal));
+    return "killed by " + signal_name(signal);
   return "unknown";
 }
 
@@ -154,6 +158,7 @@ std::vector<ChildExit> reap(const std::vector<pid_t> &pids, Deadline d,
 struct Barrier::State {
   std::atomic<std::uint32_t> arrived{0};
   std::atomic<std::uint32_t> generation{0};
+  std::atomic<std::uint32_t> abandoned{0};
   std::uint32_t n = 0;
 };
 
@@ -170,13 +175,22 @@ Barrier::~Barrier() { ::munmap(s_, sizeof(State)); }
 
 bool Barrier::arrive_and_wait(Deadline d) noexcept {
   const std::uint32_t gen = s_->generation.load(std::memory_order_acquire);
+  if (s_->abandoned.load(std::memory_order_acquire) != 0)
+    return false;
   if (s_->arrived.fetch_add(1, std::memory_order_acq_rel) + 1 == s_->n) {
     s_->arrived.store(0, std::memory_order_relaxed);
     s_->generation.fetch_add(1, std::memory_order_acq_rel);
     futex::wake_all(s_->generation);
     return true;
   }
-  return futex::wait_while(s_->generation, gen, d);
+  return futex::wait_while(s_->generation, gen, d) &&
+         s_->abandoned.load(std::memory_order_acquire) == 0;
+}
+
+void Barrier::abandon() noexcept {
+  s_->abandoned.store(1, std::memory_order_release);
+  s_->generation.fetch_add(1, std::memory_order_acq_rel);
+  futex::wake_all(s_->generation);
 }
 
 std::vector<pid_t> live_children() {

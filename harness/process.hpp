@@ -69,6 +69,9 @@ private:
   T *t_;
 };
 
+/// "SIGSEGV" for SIGSEGV; "signal N" for a number with no name.
+std::string signal_name(int sig);
+
 /// A Barrier in a shared anonymous mapping: `n` processes or threads call arrive_and_wait();
 /// all leave together. Made before fork. Waits on a shared futex, never sleeps a fixed time.
 class Barrier {
@@ -77,8 +80,12 @@ public:
   ~Barrier();
   Barrier(const Barrier &) = delete;
   Barrier &operator=(const Barrier &) = delete;
-  /// Returns false when `d` passed first (a participant died before arriving).
+  /// Returns false when `d` passed first (a participant died before arriving), or when a
+  /// participant abandoned the barrier.
   bool arrive_and_wait(Deadline d) noexcept;
+  /// For a participant that will never arrive (its set-up failed): every waiter, now and
+  /// later, leaves with false at once instead of waiting out its deadline.
+  void abandon() noexcept;
 
 private:
   struct State;

@@ -516,8 +516,10 @@ private:
         std::set_terminate(on_terminate);
         tls_note = notes_.slot(i);
         Endpoints e;
-        if (!connect_actor(inst_, w_, i, e, tls_note))
+        if (!connect_actor(inst_, w_, i, e, tls_note)) {
+          start_.abandon(); // the peers would wait out the case deadline for nothing
           return kExitConnect;
+        }
         inst_.detach();
         return body(i, e.sender.get(), e.receiver.get());
       }));

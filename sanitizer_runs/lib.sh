@@ -91,7 +91,11 @@ ipcv_ctest() {
 # misbehaving plugin channel through the command line (EachMisbehaviour/): each waits out a
 # hang or a deadline by design, minutes in all, for process handling the in-process
 # Misbehaving.* tests already drive here.
-IPCV_SANITIZER_SKIP='^Engine/FaultyFixture\.|^Misbehaving\.(AnActorThatCrashes|AThreadHostThatCrashes|ACrashInDestroy)|^Plugin/PluginRefused\..*/Crashes|^EachMisbehaviour/'
+#
+# And the in-tree adapters' tests (adapter.*): they judge a third-party library in the default
+# build; under the sanitizers they are not yet validated (an uninstrumented library's own
+# synchronisation is invisible to TSan), which is open work of the adapters' issue.
+IPCV_SANITIZER_SKIP='^Engine/FaultyFixture\.|^Misbehaving\.(AnActorThatCrashes|AThreadHostThatCrashes|ACrashInDestroy)|^Plugin/PluginRefused\..*/Crashes|^EachMisbehaviour/|^adapter\.'
 
 # ipcv_begin CONFIG: names the configuration in every line and starts its timing file.
 ipcv_begin() {

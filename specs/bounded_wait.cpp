@@ -85,16 +85,6 @@ std::int64_t bound_of(const History &h, const Params &p) {
   return bound;
 }
 
-/// The end of the history: the meta key "end_ns", else the latest time recorded.
-std::int64_t end_of(const History &h) {
-  std::int64_t end = 0;
-  for (const Event &e : h.events)
-    end = std::max({end, e.call, e.pending() ? e.call : e.ret});
-  if (auto it = h.meta_numbers.find("end_ns"); it != h.meta_numbers.end())
-    end = static_cast<std::int64_t>(it->second);
-  return end;
-}
-
 /// The successful close that returned last, when every sender (a pid that sent) closed with
 /// ok; from its return on eof was due. Nothing when some sender never closed.
 std::optional<std::size_t> last_close(const History &h) {
@@ -256,7 +246,7 @@ Verdict check_bounded_wait(const History &h, const Params &p) {
 }
 
 namespace {
-const SpecRegistrar kRegistered{
+const SpecRegistrar kRegisteredBoundedWait{
     {"bounded-wait",
      "no call stays blocked longer than the bound while it could have completed (no lost "
      "wake-ups, no deadlock)",

@@ -50,8 +50,6 @@ std::int64_t death_of(const History &h, std::size_t i) {
   return last;
 }
 
-std::string ms(std::int64_t ns) { return fmt::format("{:.1f} ms", static_cast<double>(ns) / 1e6); }
-
 /// Hangs and damaged messages of the survivors.
 void survivors_whole(const History &h, Failures &bad) {
   const std::int64_t bound = meta_or(h, "bound_ns", 0);
@@ -64,9 +62,9 @@ void survivors_whole(const History &h, Failures &bad) {
     if (killed(h, e.pid))
       continue;
     if (e.pending() && bound > 0 && end - e.call > bound)
-      bad.add(
-          fmt::format("{} hung: still pending {} after its call", describe(e), ms(end - e.call)),
-          {i});
+      bad.add(fmt::format("{} hung: still pending {} after its call", describe(e),
+                          ms_text(end - e.call)),
+              {i});
     else if (e.has_msg && e.res == Res::ok && !e.intact && (e.op == Op::recv || e.op == Op::read))
       bad.add(fmt::format("{} received a damaged message", describe(e)), {i});
   }
@@ -121,12 +119,12 @@ void noticed_in_time(const History &h, Op op, std::int64_t gone, std::int64_t no
       bad.add(
           fmt::format("{} {} {} after its peer's death was certain", describe(e),
                       e.pending() ? "still waited" : fmt::format("answered {}", to_string(e.res)),
-                      ms(back - std::max(e.call, gone))),
+                      ms_text(back - std::max(e.call, gone))),
           {i});
     else if (!e.pending() && not_now(e) && e.call > gone + notice + slack)
       bad.add(fmt::format("{} was called {} after its peer's death and answered {} instead of "
                           "learning it",
-                          describe(e), ms(e.call - gone), to_string(e.res)),
+                          describe(e), ms_text(e.call - gone), to_string(e.res)),
               {i});
   }
 }
@@ -167,7 +165,7 @@ Verdict check_crash_safety(const History &h, const Params &p) {
 }
 
 namespace {
-const SpecRegistrar kRegistered{
+const SpecRegistrar kRegisteredCrashSafety{
     {"crash-safety",
      "after a participant is killed, survivors neither hang nor see damaged messages, completed "
      "sends arrive where no-loss is claimed, and a survivor waiting on the dead peer learns of "

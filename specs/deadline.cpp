@@ -32,17 +32,6 @@ std::int64_t slack_of(const History &h, const Params &p) {
   return kDefaultSlackNs;
 }
 
-std::int64_t end_of(const History &h) {
-  if (auto it = h.meta_numbers.find("end_ns"); it != h.meta_numbers.end())
-    return static_cast<std::int64_t>(it->second);
-  std::int64_t end = 0;
-  for (const Event &e : h.events)
-    end = std::max({end, e.call, e.pending() ? e.call : e.ret});
-  return end;
-}
-
-std::string ms(std::int64_t ns) { return fmt::format("{:.1f} ms", static_cast<double>(ns) / 1e6); }
-
 /// The lateness of the call at `i` beyond its deadline and the slack, as a failure, if any.
 void check_lateness(const History &h, std::size_t i, std::int64_t slack, std::int64_t end,
                     Failures &bad) {
@@ -52,17 +41,18 @@ void check_lateness(const History &h, std::size_t i, std::int64_t slack, std::in
   if (e.pending()) {
     const bool killed = std::find(h.crashed.begin(), h.crashed.end(), e.pid) != h.crashed.end();
     if (!killed && end - due > slack)
-      bad.add(fmt::format("{} was still pending {} after its deadline", describe(e), ms(end - due)),
+      bad.add(fmt::format("{} was still pending {} after its deadline", describe(e),
+                          ms_text(end - due)),
               {i});
   } else if (e.ret - due > slack) {
     bad.add(try_call ? fmt::format("{} is a try_ call and blocked for {}", describe(e),
-                                   ms(e.ret - e.call))
+                                   ms_text(e.ret - e.call))
                      : fmt::format("{} returned {} after its deadline (slack {})", describe(e),
-                                   ms(e.ret - due), ms(slack)),
+                                   ms_text(e.ret - due), ms_text(slack)),
             {i});
   } else if (e.res == Res::timeout && e.ret < e.deadline) {
     bad.add(fmt::format("{} returned timeout {} before its deadline", describe(e),
-                        ms(e.deadline - e.ret)),
+                        ms_text(e.deadline - e.ret)),
             {i});
   }
 }
@@ -95,11 +85,12 @@ Verdict check_deadline(const History &h, const Params &p) {
 }
 
 namespace {
-const SpecRegistrar kRegistered{{"deadline",
-                                 "every call honours its deadline: it returns no later than the "
-                                 "deadline plus the slack, never times out before it, and a "
-                                 "failed send has no effect",
-                                 &check_deadline, Domain::any, true}};
+const SpecRegistrar kRegisteredDeadline{
+    {"deadline",
+     "every call honours its deadline: it returns no later than the "
+     "deadline plus the slack, never times out before it, and a "
+     "failed send has no effect",
+     &check_deadline, Domain::any, true}};
 } // namespace
 
 } // namespace ipcv::spec

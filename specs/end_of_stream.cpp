@@ -156,7 +156,7 @@ Verdict check_end_of_stream(const History &h, const Params &) {
 }
 
 namespace {
-const SpecRegistrar kRegistered{
+const SpecRegistrar kRegisteredEndOfStream{
     {"end-of-stream",
      "every receiver is told the end of the stream truthfully: eof only once every sender "
      "closed and nothing is left, peer_gone only when a sender may have died without closing",

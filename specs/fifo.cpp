@@ -74,7 +74,7 @@ Verdict check_fifo(const History &h, const Params &) {
 }
 
 namespace {
-const SpecRegistrar kRegistered{
+const SpecRegistrar kRegisteredFifo{
     {"fifo", "each receiver gets each producer's messages in the order they were sent",
      &check_fifo}};
 } // namespace

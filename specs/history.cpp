@@ -1,6 +1,8 @@
 // Spellings of the History vocabulary (Op, Res) as they appear in history files.
 #include "history.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 
@@ -64,6 +66,19 @@ Roles roles_of(const History &h) {
 bool receiver_crashed(const History &h, const Roles &r) {
   return std::any_of(h.crashed.begin(), h.crashed.end(),
                      [&](std::uint32_t pid) { return r.is_receiver(pid) || !r.is_sender(pid); });
+}
+
+std::int64_t end_of(const History &h) {
+  if (auto it = h.meta_numbers.find("end_ns"); it != h.meta_numbers.end())
+    return static_cast<std::int64_t>(it->second);
+  std::int64_t end = 0;
+  for (const Event &e : h.events)
+    end = std::max({end, e.call, e.pending() ? e.call : e.ret});
+  return end;
+}
+
+std::string ms_text(std::int64_t ns) {
+  return fmt::format("{:.1f} ms", static_cast<double>(ns) / 1e6);
 }
 
 } // namespace ipcv::spec

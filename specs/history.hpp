@@ -130,6 +130,12 @@ struct Params {
 /// "slack_ns"): scheduling on a busy machine delays a return by milliseconds, not by this.
 inline constexpr std::int64_t kDefaultSlackNs = 100'000'000;
 
+/// The end of the history: the meta key "end_ns", else the latest time recorded.
+std::int64_t end_of(const History &h);
+
+/// A duration in nanoseconds as milliseconds for an explanation: "12.5 ms".
+std::string ms_text(std::int64_t ns);
+
 /// A Domain is the kind of object a spec speaks of: a queue (send/recv/close events) or a
 /// register (write/read events). A spec applies to a history that has events of its domain.
 enum class Domain : std::uint8_t { queue, registers, any };

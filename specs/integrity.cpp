@@ -41,10 +41,11 @@ Verdict check_integrity(const History &h, const Params &) {
 }
 
 namespace {
-const SpecRegistrar kRegistered{{"integrity",
-                                 "every received message is exactly what its producer sent (no "
-                                 "torn, truncated or corrupted message)",
-                                 &check_integrity}};
+const SpecRegistrar kRegisteredIntegrity{
+    {"integrity",
+     "every received message is exactly what its producer sent (no "
+     "torn, truncated or corrupted message)",
+     &check_integrity}};
 } // namespace
 
 } // namespace ipcv::spec

@@ -55,6 +55,7 @@
 #include "linearizable.hpp"
 
 #include "catalog.hpp"
+#include "msg_index.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -68,8 +69,6 @@
 
 namespace ipcv::spec {
 namespace {
-
-constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 
 /// A Msg is one message identity with the send that put it in the queue and the receive that
 /// took it out.
@@ -362,7 +361,7 @@ Verdict check_linearizable(const History &h, const Params &) {
 }
 
 namespace {
-const SpecRegistrar kRegistered{kLinearizable};
+const SpecRegistrar kRegisteredLinearizable{kLinearizable};
 } // namespace
 
 } // namespace ipcv::spec

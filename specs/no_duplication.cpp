@@ -33,7 +33,7 @@ Verdict check_no_duplication(const History &h, const Params &) {
 }
 
 namespace {
-const SpecRegistrar kRegistered{
+const SpecRegistrar kRegisteredNoDuplication{
     {"no-duplication", "no message is received twice", &check_no_duplication}};
 } // namespace
 

@@ -52,7 +52,7 @@ Verdict check_no_loss(const History &h, const Params &) {
 }
 
 namespace {
-const SpecRegistrar kRegistered{
+const SpecRegistrar kRegisteredNoLoss{
     {"no-loss",
      "every message whose send returned ok is received (pending sends may or may not be)",
      &check_no_loss}};

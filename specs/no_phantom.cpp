@@ -55,7 +55,7 @@ Verdict check_no_phantom(const History &h, const Params &) {
 }
 
 namespace {
-const SpecRegistrar kRegistered{
+const SpecRegistrar kRegisteredNoPhantom{
     {"no-phantom", "every received message was sent", &check_no_phantom}};
 } // namespace
 

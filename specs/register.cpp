@@ -202,7 +202,7 @@ Verdict check_register(const History &h, const Params &) {
 }
 
 namespace {
-const SpecRegistrar kRegistered{
+const SpecRegistrar kRegisteredRegister{
     {"register",
      "a latest-value register: no torn read, reads never go back in time per reader, "
      "linearizable read/write",

@@ -122,7 +122,7 @@ int run(const CheckOptions &o) {
   return failed ? kExitFailed : kExitOk;
 }
 
-void add(CLI::App &app, int &status) {
+void add_check_command(CLI::App &app, int &status) {
   auto opts = std::make_shared<CheckOptions>();
   CLI::App *cmd =
       app.add_subcommand("check", "Check a recorded history (JSON Lines) against the specs");
@@ -136,7 +136,7 @@ void add(CLI::App &app, int &status) {
   cmd->callback([opts, &status] { status = run(*opts); });
 }
 
-const CommandRegistrar reg{{"check", 30, add}};
+const CommandRegistrar registered_check{{"check", 30, add_check_command}};
 
 } // namespace
 } // namespace ipcv::cli

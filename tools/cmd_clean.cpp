@@ -36,7 +36,7 @@ int run(const CleanOptions &o) {
   return failed ? kExitFailed : kExitOk;
 }
 
-void add(CLI::App &app, int &status) {
+void add_clean_command(CLI::App &app, int &status) {
   auto opts = std::make_shared<CleanOptions>();
   CLI::App *cmd = app.add_subcommand(
       "clean", "Remove the message queues, shm objects and socket files of ipcverify runs that "
@@ -45,7 +45,7 @@ void add(CLI::App &app, int &status) {
   cmd->callback([opts, &status] { status = run(*opts); });
 }
 
-const CommandRegistrar reg{{"clean", 40, add}};
+const CommandRegistrar registered_clean{{"clean", 40, add_clean_command}};
 
 } // namespace
 } // namespace ipcv::cli

@@ -16,7 +16,7 @@ struct ListOptions {
   std::vector<std::string> plugins;
 };
 
-void add(CLI::App &app, int &status) {
+void add_list_command(CLI::App &app, int &status) {
   auto opts = std::make_shared<ListOptions>();
   CLI::App *cmd = app.add_subcommand("list", "List registered channels and what each claims");
   cmd->add_flag("--include-faulty", opts->include_faulty,
@@ -52,7 +52,7 @@ void add(CLI::App &app, int &status) {
   });
 }
 
-const CommandRegistrar reg{{"list", 10, add}};
+const CommandRegistrar registered_list{{"list", 10, add_list_command}};
 
 } // namespace
 } // namespace ipcv::cli

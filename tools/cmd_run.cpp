@@ -5,11 +5,13 @@
 // counterexample --attempts times and says how often it reproduced.
 #include "channel_args.hpp"
 #include "command.hpp"
+#include "expected.hpp"
 #include "junit.hpp"
 #include "plugin_args.hpp"
 #include "run_report.hpp"
 
 #include "harness/interrupt.hpp"
+#include "harness/process.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -39,6 +41,8 @@ struct RunOptions {
   bool include_faulty = false;
   bool no_crash = false;
   std::vector<std::string> plugins;
+  std::vector<std::string> expected;
+  bool strict = false;
 };
 
 bool write_file(const std::string &path, const std::string &text) {
@@ -188,7 +192,9 @@ bool write_reports(const RunOptions &o, const RunContext &ctx, const std::vector
 }
 
 int run(const RunOptions &o) {
-  if (!load_plugins("ipcverify", o.plugins))
+  Record record;
+  record.strict = o.strict;
+  if (!load_plugins("ipcverify", o.plugins) || !load_record("ipcverify run", o.expected, record))
     return kExitUsage;
   harness::install_interrupt_handlers();
   std::vector<const ChannelEntry *> picked;
@@ -218,6 +224,7 @@ int run(const RunOptions &o) {
                  picked.size(), o.mode.c_str(), static_cast<unsigned long long>(eo.seed), o.budget,
                  o.cases ? fmt::format(", at most {} cases each", o.cases).c_str() : "");
     rows = run_campaigns(picked, eo, o.budget, specs);
+    mark_known(rows, record); // a replay says only whether it reproduced
   }
   print_matrix(stdout, specs, rows, false);
   print_campaigns(stdout, rows, false);
@@ -231,17 +238,16 @@ int run(const RunOptions &o) {
     std::fprintf(stderr,
                  "ipcverify run: interrupted by %s; every actor was reaped and every "
                  "instance destroyed\n",
-                 sigabbrev_np(sig) ? (std::string("SIG") + sigabbrev_np(sig)).c_str() : "a signal");
+                 harness::signal_name(sig).c_str());
     return harness::interrupted_status(sig);
   }
-  for (const auto &row : rows)
-    for (const auto &r : row.result.cells)
-      if (r.kind == engine::SpecResult::fail)
-        return kExitFailed;
-  return kExitOk;
+  if (!o.workload.empty())
+    return rows.front().result.cells.front().kind == engine::SpecResult::fail ? kExitFailed
+                                                                              : kExitOk;
+  return run_fails("ipcverify run", rows, record) ? kExitFailed : kExitOk;
 }
 
-void add(CLI::App &app, int &status) {
+void add_run_command(CLI::App &app, int &status) {
   auto o = std::make_shared<RunOptions>();
   CLI::App *cmd = app.add_subcommand(
       "run", "Run generated multi-process workloads against channels and judge every spec");
@@ -277,10 +283,11 @@ void add(CLI::App &app, int &status) {
   cmd->add_flag("--no-crash", o->no_crash, "Do not generate crash plans");
   cmd->add_flag("--include-faulty", o->include_faulty, "Include the faulty-* fixtures");
   add_plugin_option(cmd, o->plugins);
+  add_record_options(cmd, o->expected, o->strict);
   cmd->callback([o, &status] { status = run(*o); });
 }
 
-const CommandRegistrar reg{{"run", 20, add}};
+const CommandRegistrar registered_run{{"run", 20, add_run_command}};
 
 } // namespace
 } // namespace ipcv::cli

@@ -133,8 +133,10 @@ std::vector<Suite> from_run(const std::vector<Row> &rows) {
       case engine::SpecResult::pass:
         break;
       case engine::SpecResult::fail:
-        c.kind = Case::failure;
-        c.message = fmt::format("claim '{}' broken (seed {}, {} cases)", r.spec, r.seed, r.cases);
+        c.kind = r.on_record.empty() ? Case::failure : Case::skipped;
+        c.message = fmt::format("{}claim '{}' broken (seed {}, {} cases)",
+                                r.on_record.empty() ? "" : "known finding, on record: ", r.spec,
+                                r.seed, r.cases);
         if (r.counterexample)
           c.text =
               fmt::format("{}\n{}\n", r.counterexample->explanation, r.counterexample->timeline);

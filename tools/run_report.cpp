@@ -36,6 +36,14 @@ bool any_interrupted(const std::vector<Row> &rows) {
   return false;
 }
 
+bool any_known(const std::vector<Row> &rows) {
+  for (const auto &row : rows)
+    for (const auto &r : row.result.cells)
+      if (r.kind == engine::SpecResult::fail && !r.on_record.empty())
+        return true;
+  return false;
+}
+
 } // namespace
 
 std::string cell_text(const engine::SpecResult &r) {
@@ -43,7 +51,7 @@ std::string cell_text(const engine::SpecResult &r) {
   case engine::SpecResult::pass:
     return "pass";
   case engine::SpecResult::fail:
-    return "FAIL";
+    return r.on_record.empty() ? "FAIL" : "FAIL*";
   case engine::SpecResult::not_claimed:
     return "n/c";
   case engine::SpecResult::skip:
@@ -87,9 +95,10 @@ void print_matrix(std::FILE *out, const std::vector<std::string> &specs,
     }
   }
   fmt::print(out,
-             "{}(pass: claimed and held; FAIL: claimed and broken; n/c: not claimed, measured; "
+             "{}(pass: claimed and held; FAIL: claimed and broken; {}n/c: not claimed, measured; "
              "skip: not applicable{})\n",
              markdown ? "\n" : "",
+             any_known(rows) ? "FAIL*: claimed and broken, a known finding on record; " : "",
              any_interrupted(rows) ? "; interrupted: the run stopped before this was judged" : "");
 }
 
@@ -109,8 +118,10 @@ void print_details(std::FILE *out, const std::vector<Row> &rows, bool markdown) 
     for (const auto &r : row.result.cells) {
       if (r.kind != engine::SpecResult::fail)
         continue;
-      fmt::print(out, "{}FAIL {} × {} (seed {}, {} cases)\n", markdown ? "\n### " : "\n", r.channel,
-                 r.spec, r.seed, r.cases);
+      fmt::print(out, "{}{} {} × {} (seed {}, {} cases)\n", markdown ? "\n### " : "\n",
+                 cell_text(r), r.channel, r.spec, r.seed, r.cases);
+      if (!r.on_record.empty())
+        fmt::print(out, "known finding, on record: {}\n", r.on_record);
       if (markdown)
         fmt::print(out, "\n```\n");
       fmt::print(out, "{}", counterexample_text(r));
@@ -150,6 +161,8 @@ nlohmann::json to_json(const RunContext &ctx, const std::vector<Row> &rows) {
            r.counterexample ? nlohmann::json(counterexample_text(r)) : nlohmann::json(nullptr)}};
       if (!r.observed.empty())
         j["observed"] = r.observed;
+      if (!r.on_record.empty())
+        j["on_record"] = r.on_record;
       results.push_back(std::move(j));
     }
   }

@@ -34,10 +34,10 @@ constexpr std::array<std::string_view, 6> kJudged = {"integrity", "no-phantom", 
 
 const auto kCallWithin = std::chrono::seconds(60); // a blocking call's deadline
 
-/// An Exchange is the shape of one run: `messages` per sender, of kMinMessageSize to `max_len`
-/// bytes; with `poll`, try_ calls only (plus a receive with a past deadline to see eof), so all
-/// synchronisation must come from the channel's indices and sequences, not its futex words.
-struct Exchange {
+/// An ThreadExchange is the shape of one run: `messages` per sender, of kMinMessageSize to
+/// `max_len` bytes; with `poll`, try_ calls only (plus a receive with a past deadline to see eof),
+/// so all synchronisation must come from the channel's indices and sequences, not its futex words.
+struct ThreadExchange {
   Config cfg;
   std::uint64_t messages = 0;
   std::size_t max_len = 0;
@@ -74,12 +74,12 @@ Res to_res(Result r) {
 
 /// The number of reads a register reader records; past it, it reads on until eof, verifying
 /// each read alone. A read does not consume, so readers may outpace the writer without bound.
-std::uint64_t read_budget(const Exchange &x) { return 16 * x.messages + 1024; }
+std::uint64_t read_budget(const ThreadExchange &x) { return 16 * x.messages + 1024; }
 
 /// Sender `actor` sends its messages (producer actor + 1, as the arena's pid), then closes.
 /// A poll's try_sends that found the channel full had no effect: they are one recorded send.
 template <class C>
-void send_all(typename C::Sender &tx, Arena &arena, std::uint32_t actor, const Exchange &x,
+void send_all(typename C::Sender &tx, Arena &arena, std::uint32_t actor, const ThreadExchange &x,
               bool reg) {
   std::vector<std::byte> buf(x.max_len);
   const std::uint32_t producer = actor + 1;
@@ -112,8 +112,8 @@ void send_all(typename C::Sender &tx, Arena &arena, std::uint32_t actor, const E
 /// something; a poll that found nothing had no effect and is forgotten (Arena::cancel). A
 /// register reader past its read budget stops recording and counts damaged reads in `damaged`.
 template <class C>
-void receive_all(typename C::Receiver &rx, Arena &arena, std::uint32_t actor, const Exchange &x,
-                 bool reg, std::uint64_t &damaged) {
+void receive_all(typename C::Receiver &rx, Arena &arena, std::uint32_t actor,
+                 const ThreadExchange &x, bool reg, std::uint64_t &damaged) {
   std::vector<std::byte> buf(x.max_len);
   const Op op = reg ? Op::read : Op::recv;
   auto nothing = [](const RecvStatus &st) {
@@ -165,7 +165,7 @@ std::string failed_calls(const spec::History &h) {
 
 /// Runs `x` on threads against channel C: every endpoint connected up front, one thread per
 /// endpoint, and the arena read once every thread has been joined.
-template <class C> Run exchange_on_threads(const Exchange &x) {
+template <class C> Run exchange_on_threads(const ThreadExchange &x) {
   Run out;
   const bool reg = C::claims().promises("register");
   const std::uint32_t actors = x.cfg.senders + x.cfg.receivers;
@@ -248,7 +248,7 @@ struct Judgement {
 
 /// Runs `x` against C and judges the history by every spec of kJudged that C claims and that
 /// applies to it (a register's history has no queue operations for `integrity` to judge).
-template <class C> Judgement judge_exchange(const Exchange &x, std::string &report) {
+template <class C> Judgement judge_exchange(const ThreadExchange &x, std::string &report) {
   Run run = exchange_on_threads<C>(x);
   Judgement j;
   j.run_error = std::move(run.run_error);
@@ -273,7 +273,7 @@ template <class C> Judgement judge_exchange(const Exchange &x, std::string &repo
 }
 
 /// Expects every spec C claims to hold on `x`; a failure prints each explanation and timeline.
-template <class C> void expect_claims_hold(const Exchange &x) {
+template <class C> void expect_claims_hold(const ThreadExchange &x) {
   std::string report;
   const Judgement j = judge_exchange<C>(x, report);
   EXPECT_FALSE(j.verdicts.empty()) << C::kName << " claims none of the judged specs";
@@ -281,7 +281,7 @@ template <class C> void expect_claims_hold(const Exchange &x) {
 }
 
 /// Expects the oracle to find `name` broken by the faulty channel C on `x`, and shows its words.
-template <class C> void expect_oracle_fails(const Exchange &x, std::string_view name) {
+template <class C> void expect_oracle_fails(const ThreadExchange &x, std::string_view name) {
   std::string report;
   const Judgement j = judge_exchange<C>(x, report);
   EXPECT_TRUE(j.run_error.empty()) << j.run_error;

@@ -2,6 +2,7 @@
 // the document is well-formed XML that a real parser (expat) reads back to the same text, and
 // `ipcverify run --junit` / `ipcverify verify --junit` write one testcase per verdict cell /
 // conformance check, with the broken claims as failures.
+#include "shell.hpp"
 #include "tools/junit.hpp"
 
 #include <array>
@@ -12,7 +13,6 @@
 #include <map>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
 #include <vector>
 
 namespace {
@@ -127,10 +127,9 @@ TEST(JUnit, CharactersXmlForbidsAreReplaced) {
   EXPECT_NE(text.find("\xef\xbf\xbd"), std::string::npos);
 }
 
-int run(const std::string &args) {
-  const std::string cmd = std::string(IPCVERIFY_BIN) + " " + args + " >/dev/null 2>&1";
-  const int st = std::system(cmd.c_str());
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+/// The exit status of `ipcverify ARGS` (its output is not looked at).
+int exit_status_of(const std::string &args) {
+  return ipcv::testing_shell::shell(std::string(IPCVERIFY_BIN) + " " + args).status;
 }
 
 // A broken claim is a failure of the testcase named after the spec, under the channel's suite,
@@ -138,7 +137,7 @@ int run(const std::string &args) {
 TEST(JUnit, RunWritesOneTestcasePerCellAndTheBrokenClaimAsFailure) {
   const std::string path = ::testing::TempDir() + "/run-junit.xml";
   std::remove(path.c_str());
-  EXPECT_EQ(run("run --channel faulty-drop --channel pipe --spec no-loss --spec fifo --cases 30 "
+  EXPECT_EQ(exit_status_of("run --channel faulty-drop --channel pipe --spec no-loss --spec fifo --cases 30 "
                 "--seed 7 --time-budget 60 --no-crash --include-faulty --junit " +
                 path),
             1);
@@ -158,7 +157,7 @@ TEST(JUnit, RunWritesOneTestcasePerCellAndTheBrokenClaimAsFailure) {
 TEST(JUnit, VerifyWritesOneTestcasePerConformanceCheck) {
   const std::string path = ::testing::TempDir() + "/verify-junit.xml";
   std::remove(path.c_str());
-  EXPECT_EQ(run("verify --channel pipe --junit " + path), 0);
+  EXPECT_EQ(exit_status_of("verify --channel pipe --junit " + path), 0);
   const Parsed p = parse(slurp(path));
   ASSERT_TRUE(p.ok) << p.error;
   ASSERT_EQ(p.named("testsuite").size(), 1u);
@@ -168,8 +167,8 @@ TEST(JUnit, VerifyWritesOneTestcasePerConformanceCheck) {
 }
 
 TEST(JUnit, AnUnwritablePathIsOneLineAndStatus2) {
-  EXPECT_EQ(run("verify --channel pipe --junit /nonexistent-dir/x.xml"), 2);
-  EXPECT_EQ(run("run --channel pipe --cases 1 --junit /nonexistent-dir/x.xml"), 2);
+  EXPECT_EQ(exit_status_of("verify --channel pipe --junit /nonexistent-dir/x.xml"), 2);
+  EXPECT_EQ(exit_status_of("run --channel pipe --cases 1 --junit /nonexistent-dir/x.xml"), 2);
 }
 
 } // namespace

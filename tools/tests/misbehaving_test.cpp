@@ -99,8 +99,8 @@ INSTANTIATE_TEST_SUITE_P(
         // Without the probes, the cases meet it: the watchdog kills the actor at the case
         // deadline. A shorter budget, since every shrink candidate hangs as long.
         Misbehaviour{"misbehave-hang-send", "the watchdog killed", "--spec run --time-budget 20"},
-        // Without the probes too: in each, the sender waits out its 10 s deadline for a
-        // receiver that never connected (correctly: this channel does not notice a dead peer).
+        // Without the probes too, whose children wait out their deadlines for a receiver that
+        // never connected (20 s); in the cases, the receiver abandons the start barrier.
         Misbehaviour{"misbehave-throw-connect",
                      "connect_receiver threw std::runtime_error: misbehave: the receiver could "
                      "not connect",
@@ -118,6 +118,28 @@ INSTANTIATE_TEST_SUITE_P(
           c = '_';
       return n;
     });
+
+// verify's --check-limit bounds each check: the send that never returns fails the checks that
+// send three messages within 2 s each, named as a hang, and nothing of the check is left.
+TEST(MisbehavingVerify, AHangingCheckFailsAtTheCheckLimit) {
+  ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  const std::vector<std::string> objects_before = misbehave_objects();
+  const Outcome o = ipcverify(fmt::format("verify --plugin {} --include-faulty --channel "
+                                          "misbehave-hang-send --check-limit 2",
+                                          IPCV_MISBEHAVING_PLUGIN));
+  EXPECT_EQ(o.status, 1) << o.out;
+  EXPECT_NE(o.out.find("the check did not finish within 2 s: the channel hung"), std::string::npos)
+      << o.out;
+  // The processes of a killed check end by their parent-death signal and come here, this test
+  // being their subreaper, as zombies: reaped for up to 2 s, none may still be running.
+  for (int i = 0; i < 200 && !live_children().empty(); ++i) {
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    ::usleep(10'000);
+  }
+  EXPECT_TRUE(live_children().empty()) << "a process of the check outlived it";
+  EXPECT_EQ(misbehave_objects(), objects_before) << "a named object of the check was left";
+}
 
 } // namespace
 } // namespace ipcv::harness
