@@ -96,8 +96,10 @@ constexpr unsigned char kEnd = 0xe0;  // alone: a sender's close
 /// NNG_OPT_RECVMAXSZ's default (nng_options(5)), less the tag byte.
 constexpr std::size_t kDefaultRecvMax = 1024 * 1024;
 constexpr std::size_t kMaxMessage = kDefaultRecvMax - 1;
-/// How long close waits for the end marker to be taken (nng never tells a dead receiver).
-constexpr int kCloseWaitMs = 2000;
+/// How long close waits for the end marker to be taken (nng never tells a dead receiver). A
+/// live receiver's pipe takes it within milliseconds; a gone one never does, and every close
+/// after the receiver's waits this long, so it is short.
+constexpr int kCloseWaitMs = 500;
 /// The "brief period" of nng_close(3) the linger variant waits before closing.
 constexpr int kLingerMs = 100;
 
