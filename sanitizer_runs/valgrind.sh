@@ -38,9 +38,12 @@ MEMCHECK_SUBSET=(
 # Helgrind and DRD: thread-based runs of the shared-memory rings, "binary|gtest filter|why", run
 # from a build with -DIPCV_VALGRIND=ON (the SYNC POINT annotations of impl/shm/ compiled in) in
 # HELGRIND_BUILD. The polling tests take no futex wake-up, so their only happens-before edges
-# are the rings' own (README.md, "Helgrind and lock-free code").
+# are the rings' own (README.md, "Helgrind and lock-free code"). The Oracle* tests of the same
+# suite are left out: they prove the oracle sees a faulty queue's loss or duplicate, which needs
+# the queue to fill up, and under the fair scheduler the receivers keep up (a fresh clone's DRD
+# run once saw no loss at all); they run in the default build and under both sanitizers.
 HELGRIND_SUBSET=(
-  "impl_tests|ShmThreads.*|the shm byte ring, queue and register on threads, blocking and polling"
+  "impl_tests|ShmThreads.*:-ShmThreads.Oracle*|the shm byte ring, queue and register on threads, blocking and polling"
 )
 # The default build carries the annotations (cmake/options.cmake), so it serves as is; a
 # build configured without them gets an annotated twin in build-vg/.
