@@ -140,17 +140,28 @@ TEST(NngPair, SendAfterReceiverClosedTimesOut) {
 /// process dials it and sends one message, and the receiver is closed with that message
 /// unreceived (`take` false) or after taking it (`take` true). Exit 0 once both closes returned;
 /// another status when a step failed.
-int close_receiver_child(bool pair, bool take, const char *path) {
+/// The start both children share: a receiver (pair1 or pull0) listening at `path` and a sender
+/// (pair1 or push0) dialled to it, the sender's NNG_OPT_SENDBUF set first when `sendbuf` > 0.
+/// 0, or the child's exit status for the step that failed.
+int open_and_connect(bool pair, const char *path, int sendbuf, nng_socket &tx, nng_socket &rx) {
   const std::string url = url_of(path);
-  nng_socket tx, rx;
   if ((pair ? nng_pair1_open(&rx) : nng_pull0_open(&rx)) != 0)
     return 10;
   if (nng_listen(rx, url.c_str(), nullptr, 0) != 0)
     return 11;
   if ((pair ? nng_pair1_open(&tx) : nng_push0_open(&tx)) != 0)
     return 12;
+  if (sendbuf > 0 && nng_socket_set_int(tx, NNG_OPT_SENDBUF, sendbuf) != 0)
+    return 16;
   if (nng_dial(tx, url.c_str(), nullptr, 0) != 0)
     return 13;
+  return 0;
+}
+
+int close_receiver_child(bool pair, bool take, const char *path) {
+  nng_socket tx, rx;
+  if (const int failed = open_and_connect(pair, path, 0, tx, rx); failed != 0)
+    return failed;
   nng_socket_set_ms(tx, NNG_OPT_SENDTIMEO, 2000);
   nng_socket_set_ms(rx, NNG_OPT_RECVTIMEO, 2000);
   if (send_bytes(tx, "one", 0) != 0)
@@ -167,18 +178,9 @@ int close_receiver_child(bool pair, bool take, const char *path) {
 /// then closes at once (`wait_ms` 0) or after `wait_ms`, as nng_close(3) recommends. Exit 0
 /// once both closes returned.
 int close_sender_child(bool pair, int wait_ms, const char *path) {
-  const std::string url = url_of(path);
   nng_socket tx, rx;
-  if ((pair ? nng_pair1_open(&rx) : nng_pull0_open(&rx)) != 0)
-    return 10;
-  if (nng_listen(rx, url.c_str(), nullptr, 0) != 0)
-    return 11;
-  if ((pair ? nng_pair1_open(&tx) : nng_push0_open(&tx)) != 0)
-    return 12;
-  if (nng_socket_set_int(tx, NNG_OPT_SENDBUF, 4) != 0)
-    return 16;
-  if (nng_dial(tx, url.c_str(), nullptr, 0) != 0)
-    return 13;
+  if (const int failed = open_and_connect(pair, path, 4, tx, rx); failed != 0)
+    return failed;
   nng_socket_set_ms(tx, NNG_OPT_SENDTIMEO, 5000);
   nng_socket_set_ms(rx, NNG_OPT_RECVTIMEO, 200); // the taker ends 200 ms after the last message
   std::thread taker([rx] {
