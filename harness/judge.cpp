@@ -79,6 +79,7 @@ SpecOutcome judge_race_free(const RunResult &r, Mode mode) {
     // Neither a pass nor the channel's failure: said, with the report's summary, in the cell.
     const auto at = r.race_report.find("SUMMARY: ");
     o.kind = Outcome::skip;
+    o.told = true;
     o.explanation = fmt::format(
         "not judged: ThreadSanitizer reported a race inside {0}, which is not built with "
         "ThreadSanitizer (its own synchronisation is invisible to it, so the report cannot be "

@@ -23,6 +23,9 @@ struct SpecOutcome {
   bool claimed = false;    ///< the channel promises it (else it is measured, not failed)
   std::string explanation; ///< why it failed / was skipped, or what was observed
   std::string timeline;    ///< witness events of a failure, rendered
+  /// skip: a reason to tell even where the spec held in other cases (a race report attributed
+  /// to an uninstrumented library), not just the spec's not applying to this case
+  bool told = false;
 };
 
 /// The spec that says what a planned kill may do (in the catalog).

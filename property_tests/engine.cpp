@@ -36,7 +36,8 @@ struct Tally {
   int failed = 0;         ///< not claimed: cases in which it did not hold
   std::string first_fail; ///< explanation of the first such case
   std::string skip_reason;
-  int skipped = 0; ///< cases in which it could not be judged
+  int told = 0;         ///< cases not judged for a reason to tell (SpecOutcome::told)
+  std::string told_why; ///< the first such reason
   std::optional<Counterexample> cx;
 };
 
@@ -221,10 +222,10 @@ private:
     for (const auto &out : outcomes) {
       Tally &t = tally_[out.spec];
       if (out.kind == Outcome::skip) {
-        if (t.skip_reason.empty() || (out.explanation.starts_with("not judged:") &&
-                                      !t.skip_reason.starts_with("not judged:")))
+        if (t.skip_reason.empty())
           t.skip_reason = out.explanation;
-        ++t.skipped;
+        if (out.told && t.told++ == 0)
+          t.told_why = out.explanation;
         continue;
       }
       ++t.judged;
@@ -489,9 +490,9 @@ SpecResult Campaign::cell(const std::string &s) const {
     res.kind = SpecResult::pass;
     // A case the judge could not judge for a reason worth telling (a race report attributed
     // to an uninstrumented library) is said, not dropped: the pass holds for the others only.
-    if (t.skipped > 0 && t.skip_reason.starts_with("not judged:"))
+    if (t.told > 0)
       res.observed = fmt::format("held where judged ({} of {} cases); the other {}: {}", t.judged,
-                                 t.judged + t.skipped, t.skipped, t.skip_reason);
+                                 t.judged + t.told, t.told, t.told_why);
   }
   return res;
 }

@@ -54,12 +54,14 @@ TEST(RaceReports, RaceFreeAttributesALibrarysReportAndFailsOnItsOwn) {
   ASSERT_NE(e, nullptr);
   const SpecOutcome a = judge(*e, through, {"race-free"}).front();
   EXPECT_EQ(a.kind, Outcome::skip);
+  EXPECT_TRUE(a.told) << "an attributed report must be said where other cases held";
   EXPECT_NE(a.explanation.find("attributed to libzmq.so.5, not to the channel: ThreadSanitizer: "
                                "data race (/lib/x86_64-linux-gnu/libzmq.so.5+0x7c0a0)"),
             std::string::npos)
       << a.explanation;
   const SpecOutcome b = judge(*e, own, {"race-free"}).front();
   EXPECT_EQ(b.kind, Outcome::fail) << b.explanation;
+  EXPECT_FALSE(b.told);
   EXPECT_NE(b.timeline.find("relaxed_ring.cpp:88"), std::string::npos) << b.timeline;
 }
 
