@@ -122,8 +122,10 @@ INSTANTIATE_TEST_SUITE_P(
         Fixture{"faulty-dup", "no-duplication", harness::Mode::thread},
         Fixture{"faulty-corrupt", "integrity", harness::Mode::process},
         Fixture{"faulty-corrupt", "integrity", harness::Mode::thread},
-        Fixture{"faulty-lost-wakeup", "bounded-wait", harness::Mode::process},
-        Fixture{"faulty-lost-wakeup", "bounded-wait", harness::Mode::thread},
+        // A lost wake-up waits out its call's deadline, on every run of the shrink and the
+        // replay: cases are kept short, as for faulty-deaf.
+        Fixture{"faulty-lost-wakeup", "bounded-wait", harness::Mode::process, false, 300, 600, 300},
+        Fixture{"faulty-lost-wakeup", "bounded-wait", harness::Mode::thread, false, 300, 600, 300},
         Fixture{"faulty-late-timeout", "deadline", harness::Mode::process},
         Fixture{"faulty-late-timeout", "deadline", harness::Mode::thread},
         Fixture{"faulty-torn-register", "register", harness::Mode::process, false, 0},
