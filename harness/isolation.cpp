@@ -42,10 +42,11 @@ ProbeResult run_probe_once(Probe p, const ChannelEntry &e) {
 }
 } // namespace
 
-ProbeResult run_probe(Probe p, const ChannelEntry &e) {
+ProbeResult run_probe(Probe p, const ChannelEntry &e, const ProbeOptions &o) {
   if (const auto why = unusable(e.name))
     return inconclusive(p, "not run: the channel is unusable: " + *why);
   take_hang(); // a hang noted by an earlier probe belongs to that probe
+  const isolation_detail::CallDeadline deadline(o.call_deadline);
   ProbeResult r = run_probe_once(p, e);
   // A child of the probe that outlived every deadline it was given: the channel hung, which
   // says nothing about isolation. It is the channel's `run` failure (the campaign reads
@@ -57,11 +58,11 @@ ProbeResult run_probe(Probe p, const ChannelEntry &e) {
   return r;
 }
 
-IsolationReport probe_isolation(const ChannelEntry &e) {
+IsolationReport probe_isolation(const ChannelEntry &e, const ProbeOptions &o) {
   IsolationReport r;
   r.channel = e.name;
   for (Probe p : kProbes)
-    r.probes.push_back(run_probe(p, e));
+    r.probes.push_back(run_probe(p, e, o));
   return r;
 }
 
@@ -96,6 +97,8 @@ IsolationVerdict summarize(const IsolationReport &r) {
   return v;
 }
 
-IsolationVerdict isolation_verdict(const ChannelEntry &e) { return summarize(probe_isolation(e)); }
+IsolationVerdict isolation_verdict(const ChannelEntry &e, const ProbeOptions &o) {
+  return summarize(probe_isolation(e, o));
+}
 
 } // namespace ipcv::harness

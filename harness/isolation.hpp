@@ -96,11 +96,18 @@ struct IsolationReport {
   std::vector<ProbeResult> probes;
 };
 
+/// How long a probe gives the channel. Every call a probe's child makes into the channel has
+/// `call_deadline`; a child still in the channel three deadlines after it started hung (the
+/// channel ignored its deadline), which is the channel's `run` failure and ends the probes.
+struct ProbeOptions {
+  std::chrono::milliseconds call_deadline{10'000};
+};
+
 /// Runs one probe against fresh instances of `e`.
-ProbeResult run_probe(Probe p, const ChannelEntry &e);
+ProbeResult run_probe(Probe p, const ChannelEntry &e, const ProbeOptions &o = {});
 
 /// Runs the five probes against fresh instances of `e`.
-IsolationReport probe_isolation(const ChannelEntry &e);
+IsolationReport probe_isolation(const ChannelEntry &e, const ProbeOptions &o = {});
 
 /// An IsolationVerdict is the `isolation` spec's verdict on one channel: pass when every probe
 /// that applied passed, fail when one failed, skip when none applied.
@@ -117,6 +124,6 @@ struct IsolationVerdict {
 IsolationVerdict summarize(const IsolationReport &r);
 
 /// Runs the probes on `e` and returns its verdict: the entry point for `ipcverify run`.
-IsolationVerdict isolation_verdict(const ChannelEntry &e);
+IsolationVerdict isolation_verdict(const ChannelEntry &e, const ProbeOptions &o = {});
 
 } // namespace ipcv::harness

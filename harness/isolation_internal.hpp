@@ -102,13 +102,30 @@ private:
 /// queues count against a per-user byte limit shared by every test on the machine).
 Config probe_config();
 
+/// The deadline of the probe's calls into the channel (ProbeOptions::call_deadline), set by
+/// run_probe for the probe it runs (the parent's probes run one at a time; a child inherits it).
+class CallDeadline {
+public:
+  explicit CallDeadline(std::chrono::milliseconds d);
+  ~CallDeadline();
+  CallDeadline(const CallDeadline &) = delete;
+  CallDeadline &operator=(const CallDeadline &) = delete;
+
+private:
+  std::chrono::milliseconds before_;
+};
+
+/// The deadline of a probe's call into the channel (or its barrier with a peer), from now; of
+/// `calls` such calls in a row.
+Deadline call_deadline(int calls = 1);
+
 /// Reaps the children of a probe that run the channel's code (`roles[i]` names pids[i]),
-/// waiting at most `limit_ms`. A child still running then is killed like any other, and the
-/// hang is noted for run_probe (take_hang): every call a probe's child makes has a deadline far
-/// inside the limit, so a child still there is a channel that ignored its deadline, and that is
-/// no evidence about isolation either way.
+/// waiting at most `calls` call deadlines (each child makes at most that many calls in a
+/// row). A child still running then is killed like any other, and the hang is noted for
+/// run_probe (take_hang): a child still there is a channel that ignored its deadline, and that
+/// is no evidence about isolation either way.
 std::vector<ChildExit> reap_channel_children(const std::vector<pid_t> &pids,
-                                             const char *const *roles, int limit_ms);
+                                             const char *const *roles, int calls);
 
 /// The hang reap_channel_children noted since the last call, if any ("sender still running
 /// 30 s after it started").

@@ -105,7 +105,7 @@ std::optional<Status> send_from_heap(AnySender &s, Source src, std::uint64_t i, 
   if (p == nullptr)
     return std::nullopt;
   spec::encode(kCopyProducer, i, len, std::span(p, bytes));
-  const Status st = s.send(std::span<const std::byte>(p, len), after_ms(10000));
+  const Status st = s.send(std::span<const std::byte>(p, len), call_deadline());
   std::memset(p, static_cast<int>(kHeapOverwrite), bytes);
   std::free(p);
   return st;
@@ -117,7 +117,7 @@ Status send_from_shared(const CopyRun &run, AnySender &s, Source src, std::uint6
                         std::size_t len, std::vector<std::byte> &mine) {
   std::byte *p = run.buffer_of(src);
   spec::encode(kCopyProducer, i, len, std::span(p, len));
-  const Status st = s.send(std::span<const std::byte>(p, len), after_ms(10000));
+  const Status st = s.send(std::span<const std::byte>(p, len), call_deadline());
   overwrite_shared(src, i, p, len);
   std::memcpy(mine.data(), p, len);
   return st;
@@ -149,9 +149,9 @@ int send_from_each_source(const CopyRun &run, AnyInstance &inst) {
       note_odd(run.notes, fmt::format("send of message {} returned {}", i, st->describe()));
       return 4;
     }
-    if (!run.sent.arrive_and_wait(after_ms(10000)))
+    if (!run.sent.arrive_and_wait(call_deadline()))
       return 5;
-    if (!run.taken.arrive_and_wait(after_ms(10000)))
+    if (!run.taken.arrive_and_wait(call_deadline()))
       return 5;
     if (shared && std::memcmp(run.buffer_of(src), expect_mine.data(), len) != 0 &&
         run.notes.sender_side.get().empty())
@@ -197,16 +197,16 @@ int receive_each(const CopyRun &run, AnyInstance &inst) {
   inst.detach();
   std::vector<std::byte> buf(run.max + 1);
   for (std::uint64_t i = 0; i < std::size(kSources); ++i) {
-    if (!run.sent.arrive_and_wait(after_ms(10000)))
+    if (!run.sent.arrive_and_wait(call_deadline()))
       return 5;
-    RecvStatus st = (*r)->recv(buf, after_ms(10000));
+    RecvStatus st = (*r)->recv(buf, call_deadline());
     if (st.ok())
       judge_copy(run, i, std::span<const std::byte>(buf).first(st.size));
     else
       note_odd(run.notes, fmt::format("recv of message {} ({}) returned {}", i,
                                       describe(kSources[i]), st.describe()));
     std::memset(buf.data(), 0xc3, buf.size()); // the receiver's own scribble
-    if (!run.taken.arrive_and_wait(after_ms(10000)))
+    if (!run.taken.arrive_and_wait(call_deadline()))
       return 5;
   }
   return 0;
@@ -273,7 +273,7 @@ ProbeResult copy_semantics(const ChannelEntry &e) {
     const pid_t rx = spawn([&] { return receive_each(run, *inst); });
     inst->detach();
     const char *roles[] = {"sender", "receiver"};
-    const auto exits = reap_channel_children({tx, rx}, roles, 30000);
+    const auto exits = reap_channel_children({tx, rx}, roles, 3);
     const std::string left = inst.destroy();
     out = copy_verdict(*notes, exits_text(exits, roles), left);
   }
@@ -352,7 +352,7 @@ ProbeResult nothing_else_shared(const ChannelEntry &e) {
       r = std::move(*x);
     }
     inst->detach();
-    if (!connected.arrive_and_wait(after_ms(10000)))
+    if (!connected.arrive_and_wait(call_deadline()))
       return 5;
     // One message each way of the endpoint's life, so lazily made mappings exist too.
     const char *who = role == 0 ? "sender" : "receiver";
@@ -360,8 +360,8 @@ ProbeResult nothing_else_shared(const ChannelEntry &e) {
     const std::size_t n = max >= spec::kMinMessageSize
                               ? spec::encode(kCopyProducer, 0, spec::kMinMessageSize, buf)
                               : 0;
-    const Status st = s ? s->send(std::span(buf).first(n), after_ms(10000))
-                        : Status(r->recv(buf, after_ms(10000)));
+    const Status st = s ? s->send(std::span(buf).first(n), call_deadline())
+                        : Status(r->recv(buf, call_deadline()));
     if (!st.ok()) // a queue's fault, not evidence of sharing: the mappings are still listed
       notes->exchange.set(
           fmt::format("the {}'s {} returned {}", who, s ? "send" : "recv", st.describe()));
@@ -389,8 +389,8 @@ ProbeResult nothing_else_shared(const ChannelEntry &e) {
       notes->role[role].set(
           fmt::format("{}: {} of the harness, {} of the channel", who, harness_n, mine));
     }
-    // Long enough for a peer whose send or recv waited its whole 10 s deadline.
-    if (!done.arrive_and_wait(after_ms(20000)))
+    // Long enough for a peer whose send or recv waited its whole deadline.
+    if (!done.arrive_and_wait(call_deadline(2)))
       return 5;
     return 0;
   };
@@ -398,7 +398,7 @@ ProbeResult nothing_else_shared(const ChannelEntry &e) {
   const pid_t rx = spawn([&] { return child(1); });
   inst->detach();
   const char *roles[] = {"sender", "receiver"};
-  const auto exits = reap_channel_children({tx, rx}, roles, 30000);
+  const auto exits = reap_channel_children({tx, rx}, roles, 3);
   const std::string left = inst.destroy();
   return share_verdict(*notes, exits_text(exits, roles), left);
 }

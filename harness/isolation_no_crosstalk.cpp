@@ -48,12 +48,12 @@ int send_all(AnyInstance &mine, AnyInstance &other, Barrier &start, CrossSide &m
     return 3;
   mine.detach();
   other.detach(); // nothing of the other instance: a pipe end would keep it open
-  if (!start.arrive_and_wait(after_ms(10000)))
+  if (!start.arrive_and_wait(call_deadline()))
     return 4;
   std::vector<std::byte> buf(max);
   for (std::uint64_t i = 0; i < kCrosstalkMessages; ++i) {
     const std::size_t n = spec::encode(kProducer[k], i, crosstalk_len(i, max), buf);
-    if (Status st = (*s)->send(std::span(buf).first(n), after_ms(10000)); !st.ok()) {
+    if (Status st = (*s)->send(std::span(buf).first(n), call_deadline()); !st.ok()) {
       me.send_failed.set(fmt::format("send {} returned {}", i, st.describe()));
       return 5;
     }
@@ -97,12 +97,12 @@ int receive_all(AnyInstance &mine, AnyInstance &other, Barrier &start, CrossSide
     return 3;
   mine.detach();
   other.detach(); // nothing of the other instance: a pipe end would keep it open
-  if (!start.arrive_and_wait(after_ms(10000)))
+  if (!start.arrive_and_wait(call_deadline()))
     return 4;
   std::vector<std::byte> buf(max + 1);
   std::vector<bool> seen(kCrosstalkMessages);
   for (;;) {
-    RecvStatus st = (*r)->recv(buf, after_ms(10000));
+    RecvStatus st = (*r)->recv(buf, call_deadline());
     if (st.result == Result::eof)
       break;
     if (!st.ok()) {
@@ -207,7 +207,7 @@ ProbeResult no_crosstalk(const ChannelEntry &e) {
   a->detach();
   b->detach();
   const char *roles[] = {"sender A", "receiver A", "sender B", "receiver B"};
-  const auto exits = reap_channel_children(pids, roles, 30000);
+  const auto exits = reap_channel_children(pids, roles, 3);
   a.release(); // both first: instances sharing an object (a bug) remove it with the last
   b.release();
   return crosstalk_verdict(*notes, reg, exits_text(exits, roles), a.leftovers() + b.leftovers());

@@ -240,7 +240,7 @@ ProbeResult owner_only(const ChannelEntry &e) {
     return 0;
   });
   const char *roles[] = {"probe child"};
-  const auto exits = reap_channel_children({child}, roles, 10000);
+  const auto exits = reap_channel_children({child}, roles, 1);
   const std::string left = inst.destroy();
   if (exits[0].exited && exits[0].code == 2)
     return result(kP, Outcome::skip,

@@ -50,17 +50,27 @@ Config probe_config() {
 }
 
 namespace {
-std::optional<std::string> noted_hang; // the parent's probes run one at a time
+// The parent's probes run one at a time.
+std::optional<std::string> noted_hang;
+std::chrono::milliseconds deadline_of_calls{ProbeOptions{}.call_deadline};
 } // namespace
 
+CallDeadline::CallDeadline(std::chrono::milliseconds d)
+    : before_(std::exchange(deadline_of_calls, d)) {}
+CallDeadline::~CallDeadline() { deadline_of_calls = before_; }
+
+Deadline call_deadline(int calls) { return Clock::now() + calls * deadline_of_calls; }
+
 std::vector<ChildExit> reap_channel_children(const std::vector<pid_t> &pids,
-                                             const char *const *roles, int limit_ms) {
-  auto exits = reap(pids, after_ms(limit_ms));
+                                             const char *const *roles, int calls) {
+  const auto limit = calls * deadline_of_calls;
+  auto exits = reap(pids, Clock::now() + limit);
   for (std::size_t i = 0; i < exits.size() && !noted_hang; ++i)
     if (exits[i].timed_out)
-      noted_hang = fmt::format("{} was still in the channel {} s after it started, though "
-                               "each of its calls has a deadline of at most 10 s: killed",
-                               roles[i], limit_ms / 1000);
+      noted_hang = fmt::format("{} was still in the channel {:.3g} s after it started, though "
+                               "each of its calls has a deadline of {:.3g} s: killed",
+                               roles[i], std::chrono::duration<double>(limit).count(),
+                               std::chrono::duration<double>(deadline_of_calls).count());
   return exits;
 }
 

@@ -101,12 +101,17 @@ std::string plugin_flag(const ChannelEntry &entry) {
   return path.empty() ? std::string() : " --plugin " + quote(path);
 }
 
+/// " --case-budget-ms N" when `o` has another case budget than the default, else "".
+std::string case_budget_flag(const Options &o) {
+  return o.case_budget == Options{}.case_budget
+             ? std::string()
+             : fmt::format(" --case-budget-ms {}", o.case_budget.count());
+}
+
 std::string replay_command(const ChannelEntry &entry, const std::string &spec, const Options &o,
                            const harness::Workload &w) {
   const Options defaults;
-  std::string extra;
-  if (o.case_budget != defaults.case_budget)
-    extra += fmt::format(" --case-budget-ms {}", o.case_budget.count());
+  std::string extra = case_budget_flag(o);
   if (o.bound != defaults.bound)
     extra += fmt::format(" --bound-ms {}", o.bound.count());
   if (o.slack != defaults.slack)
@@ -117,15 +122,18 @@ std::string replay_command(const ChannelEntry &entry, const std::string &spec, c
 }
 
 /// The command that runs the isolation probes of `entry` again.
-std::string isolation_replay(const ChannelEntry &entry) {
-  return fmt::format("ipcverify run{} --channel {} --spec isolation{}", plugin_flag(entry),
-                     entry.name, entry.faulty ? " --include-faulty" : "");
+/// (The probes' calls have the case budget as their deadline, as the cases' calls do.)
+std::string isolation_replay(const ChannelEntry &entry, const Options &o) {
+  return fmt::format("ipcverify run{} --channel {} --spec isolation{}{}", plugin_flag(entry),
+                     entry.name, case_budget_flag(o), entry.faulty ? " --include-faulty" : "");
 }
 
-/// The `isolation` cell: the probes run once against fresh instances of the channel.
+/// The `isolation` cell: the probes run once against fresh instances of the channel, each call
+/// of theirs with the case budget as its deadline.
 SpecResult isolation_result(const ChannelEntry &entry, const Options &o) {
   // The probes call prepare and destroy in this process: guarded, like the runner's calls.
-  const harness::IsolationVerdict v = harness::isolation_verdict(harness::guarded_entry(entry));
+  const harness::IsolationVerdict v = harness::isolation_verdict(
+      harness::guarded_entry(entry), harness::ProbeOptions{.call_deadline = o.case_budget});
   SpecResult res;
   res.channel = entry.name;
   res.spec = harness::kIsolation;
@@ -144,7 +152,7 @@ SpecResult isolation_result(const ChannelEntry &entry, const Options &o) {
   } else if (v.kind == harness::Outcome::fail) {
     res.kind = SpecResult::fail;
     res.counterexample = Counterexample{{}, v.explanation, probes};
-    res.replay = isolation_replay(entry);
+    res.replay = isolation_replay(entry, o);
   } else if (v.kind == harness::Outcome::skip) {
     res.kind = SpecResult::skip;
     res.cases = 0;
@@ -268,8 +276,8 @@ private:
   /// keeps those broken every time. A shrink candidate that fails once in three runs would
   /// make a counterexample that replays once in three: the shrinker would trade fidelity for
   /// size, since the smaller plans (no perturbation, fewer messages) are the less reliable.
+  static constexpr int kConfirmRuns = 2;
   bool confirmed(const harness::Workload &w, std::vector<std::string> &failing) {
-    constexpr int kConfirmRuns = 2;
     for (int i = 0; i < kConfirmRuns && !failing.empty(); ++i) {
       const harness::RunResult r = harness::run_case(entry_, w, run_opts_);
       if (r.interrupted)
@@ -284,7 +292,13 @@ private:
     return !failing.empty();
   }
 
-  using Failure = std::pair<harness::Workload, std::vector<SpecOutcome>>;
+  /// A failing workload of a shrink chain: its outcomes, and the specs it broke in each of the
+  /// confirmation runs too (none for the first failure of a round, which is not confirmed).
+  struct Failure {
+    harness::Workload workload;
+    std::vector<SpecOutcome> outcomes;
+    std::vector<std::string> confirmed;
+  };
 
   /// After a shrunk failure: its broken claims get the counterexample and leave the targets.
   /// `chain` holds every failing workload of the round in the order the shrinker adopted them,
@@ -292,11 +306,13 @@ private:
   /// the smaller workloads (fewer messages, a milder perturbation plan) are often the ones that
   /// show it less: the candidates are run again from the smallest back towards the first, and
   /// the first that breaks the claim again in kEnough of kCheckRuns runs is kept (else the one
-  /// that did best). The counterexample says how often it reproduced.
+  /// that did best). The counterexample says how often it reproduced. Out of time, the
+  /// smallest failure's own confirmation runs are its rate, when they broke this spec: a hang
+  /// costs a case budget per run, and a campaign must end near its budget.
   void adopt(const std::vector<Failure> &chain, bool shrink_cut) {
     constexpr int kCheckRuns = 5, kEnough = 4, kMaxRuns = 25;
     const Failure &shrunk = chain.back();
-    for (const auto &out : shrunk.second) {
+    for (const auto &out : shrunk.outcomes) {
       auto it = std::find(targets_.begin(), targets_.end(), out.spec);
       if (out.kind != Outcome::fail || it == targets_.end())
         continue;
@@ -304,18 +320,22 @@ private:
       std::pair<int, int> best_rate{-1, 0};
       int runs = 0;
       for (const std::size_t i : look_back(chain.size())) {
-        const auto f = std::find_if(chain[i].second.begin(), chain[i].second.end(),
+        const auto f = std::find_if(chain[i].outcomes.begin(), chain[i].outcomes.end(),
                                     [&](const SpecOutcome &o) { return o.spec == out.spec; });
-        if (f == chain[i].second.end() || f->kind != Outcome::fail)
+        if (f == chain[i].outcomes.end() || f->kind != Outcome::fail)
           continue;
-        if (runs >= kMaxRuns || (best && harness::interrupted() != 0))
+        if (runs >= kMaxRuns || (best && (harness::interrupted() != 0 || !time_left())))
           break;
-        const auto rate = reproductions(chain[i].first, out.spec, kCheckRuns, kEnough);
+        const bool was_confirmed = std::find(chain[i].confirmed.begin(), chain[i].confirmed.end(),
+                                             out.spec) != chain[i].confirmed.end();
+        const auto rate = !time_left() && was_confirmed
+                              ? std::pair{kConfirmRuns, kConfirmRuns}
+                              : reproductions(chain[i].workload, out.spec, kCheckRuns, kEnough);
         runs += rate.second;
         // Better: more reproductions, or as many in fewer runs.
         if (best && rate.first * best_rate.second <= best_rate.first * rate.second)
           continue;
-        best.emplace(chain[i].first, f->explanation, f->timeline,
+        best.emplace(chain[i].workload, f->explanation, f->timeline,
                      shrink_cut && i + 1 == chain.size());
         best->note = i + 1 == chain.size()
                          ? ""
@@ -326,7 +346,7 @@ private:
           break;
       }
       if (!best) // interrupted before any check
-        best.emplace(shrunk.first, out.explanation, out.timeline, shrink_cut);
+        best.emplace(shrunk.workload, out.explanation, out.timeline, shrink_cut);
       best->reproduced = std::max(best_rate.first, 0);
       best->reruns = best_rate.second;
       targets_.erase(it);
@@ -382,6 +402,7 @@ void Campaign::round(std::uint64_t seed) {
   struct Seen {
     std::vector<std::string> failing; ///< targeted specs it broke (none: it passed)
     std::vector<SpecOutcome> outcomes;
+    std::vector<std::string> confirmed; ///< as Failure::confirmed
   };
   std::map<std::string, Seen> shrink_seen; // by workload text
   auto property = [&] {
@@ -402,8 +423,8 @@ void Campaign::round(std::uint64_t seed) {
     if (auto seen = shrink_seen.find(text); shrinking && seen != shrink_seen.end()) {
       if (seen->second.failing.empty())
         return;
-      if (harness::to_string(chain.back().first) != text)
-        chain.emplace_back(w, seen->second.outcomes);
+      if (harness::to_string(chain.back().workload) != text)
+        chain.push_back({w, seen->second.outcomes, seen->second.confirmed});
       RC_FAIL(fmt::format("broken: {}", fmt::join(seen->second.failing, ", ")));
     }
     const auto case_start = Clock::now();
@@ -427,11 +448,13 @@ void Campaign::round(std::uint64_t seed) {
       failing.clear();
     if (!shrinking)
       tally_case(w, outcomes);
+    // Only a shrink candidate's failures were confirmed by further runs.
+    const auto confirmed_specs = shrinking ? failing : std::vector<std::string>{};
     if (shrinking || !failing.empty())
-      shrink_seen[text] = Seen{failing, outcomes};
+      shrink_seen[text] = Seen{failing, outcomes, confirmed_specs};
     if (!failing.empty()) {
       shrinking = true;
-      chain.emplace_back(w, outcomes);
+      chain.push_back({w, outcomes, confirmed_specs});
       RC_FAIL(fmt::format("broken: {}", fmt::join(failing, ", ")));
     }
   };
@@ -464,7 +487,7 @@ SpecResult Campaign::cell(const std::string &s) const {
   if (s == harness::kRun && abandoned_) {
     res.kind = SpecResult::fail;
     res.counterexample = abandoned_;
-    res.replay = abandoned_in_probes_ ? isolation_replay(entry_)
+    res.replay = abandoned_in_probes_ ? isolation_replay(entry_, o_)
                                       : replay_command(entry_, s, o_, abandoned_->workload);
   } else if (t.cx) {
     res.kind = SpecResult::fail;

@@ -93,9 +93,11 @@ INSTANTIATE_TEST_SUITE_P(
                      "prepare threw std::runtime_error: misbehave: no broker to connect to"},
         Misbehaviour{"misbehave-crash-send", "killed by SIGSEGV"},
         // With every spec, the isolation probes meet the hang first: their child outlives
-        // every deadline it was given, and the channel's campaign ends there.
+        // every deadline it was given (the case budget, three times), and the channel's
+        // campaign ends there.
         Misbehaviour{"misbehave-hang-send",
-                     "in the isolation probe no-cross-talk, sender A was still in the channel"},
+                     "in the isolation probe no-cross-talk, sender A was still in the channel "
+                     "4.5 s after it started, though each of its calls has a deadline of 1.5 s"},
         // Without the probes, the cases meet it: the watchdog kills the actor at the case
         // deadline. A shorter budget, since every shrink candidate hangs as long.
         Misbehaviour{"misbehave-hang-send", "the watchdog killed", "--spec run --time-budget 20"},
