@@ -191,7 +191,9 @@ class IsolationBrokenElsewhere : public Isolation,
 TEST_P(IsolationBrokenElsewhere, FailsNoIsolationProbe) {
   const ChannelEntry e = entry_named(GetParam());
   ASSERT_TRUE(e.faulty);
-  const IsolationReport r = probe_isolation(e);
+  // Deadlines of a campaign with a 2 s case budget: a lost wake-up waits each of them out.
+  const IsolationReport r =
+      probe_isolation(e, ProbeOptions{.call_deadline = std::chrono::seconds(2)});
   const IsolationVerdict v = summarize(r);
   std::string all;
   for (const auto &l : v.probes)
