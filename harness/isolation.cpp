@@ -49,11 +49,10 @@ ProbeResult run_probe(Probe p, const ChannelEntry &e, const ProbeOptions &o) {
   const isolation_detail::CallDeadline deadline(o.call_deadline);
   ProbeResult r = run_probe_once(p, e);
   // A child of the probe that outlived every deadline it was given: the channel hung, which
-  // says nothing about isolation. It is the channel's `run` failure (the campaign reads
-  // unusable()), and the probes after this one are not run: each would wait as long again.
+  // says nothing about isolation. The probe's child was killed; the parent is unharmed.
   if (const auto hang = take_hang()) {
-    mark_unusable(e.name, fmt::format("in the isolation probe {}, {}", to_string(p), *hang));
-    return inconclusive(p, "the channel hung: " + *hang);
+    r = inconclusive(p, "the channel hung: " + *hang);
+    r.hang = fmt::format("in the isolation probe {}, {}", to_string(p), *hang);
   }
   return r;
 }
@@ -61,14 +60,21 @@ ProbeResult run_probe(Probe p, const ChannelEntry &e, const ProbeOptions &o) {
 IsolationReport probe_isolation(const ChannelEntry &e, const ProbeOptions &o) {
   IsolationReport r;
   r.channel = e.name;
-  for (Probe p : kProbes)
+  for (Probe p : kProbes) {
+    if (!r.hang.empty()) {
+      r.probes.push_back(inconclusive(p, "not run: the channel hung in an earlier probe"));
+      continue;
+    }
     r.probes.push_back(run_probe(p, e, o));
+    r.hang = r.probes.back().hang;
+  }
   return r;
 }
 
 IsolationVerdict summarize(const IsolationReport &r) {
   IsolationVerdict v;
   v.channel = r.channel;
+  v.hang = r.hang;
   std::string failed, passed, others;
   for (const auto &p : r.probes) {
     v.probes.push_back(p.line());
@@ -87,6 +93,9 @@ IsolationVerdict summarize(const IsolationReport &r) {
   if (!failed.empty()) {
     v.kind = Outcome::fail;
     v.explanation = failed;
+  } else if (!r.hang.empty()) { // what passed before the hang is not the whole verdict
+    v.kind = Outcome::skip;
+    v.explanation = "not judged: the channel hung (see run): " + r.hang;
   } else if (passed.empty()) {
     v.kind = Outcome::skip;
     v.explanation = others.empty() ? "no probe ran" : others;

@@ -75,6 +75,10 @@ struct ProbeResult {
   Probe probe = Probe::owner_only;
   Outcome kind = Outcome::pass;
   std::string observed; ///< one line: what was tried and what was observed
+  /// Not empty when a child of the probe was still in the channel three deadlines after it
+  /// started and was killed: "in the isolation probe no-cross-talk, sender A was still ...".
+  /// The probe is then inconclusive, and the hang is the channel's `run` failure.
+  std::string hang;
 
   /// "owner-only: pass: uid 65534 could not mq_open /ipcv-mq-...: EACCES ..."
   std::string line() const;
@@ -94,6 +98,7 @@ struct ProbeResult {
 struct IsolationReport {
   std::string channel;
   std::vector<ProbeResult> probes;
+  std::string hang; ///< the first probe's ProbeResult::hang; the probes after it did not run
 };
 
 /// How long a probe gives the channel. Every call a probe's child makes into the channel has
@@ -106,7 +111,8 @@ struct ProbeOptions {
 /// Runs one probe against fresh instances of `e`.
 ProbeResult run_probe(Probe p, const ChannelEntry &e, const ProbeOptions &o = {});
 
-/// Runs the five probes against fresh instances of `e`.
+/// Runs the five probes against fresh instances of `e`, up to the first that hung (each after
+/// it would wait as long again).
 IsolationReport probe_isolation(const ChannelEntry &e, const ProbeOptions &o = {});
 
 /// An IsolationVerdict is the `isolation` spec's verdict on one channel: pass when every probe
@@ -118,6 +124,7 @@ struct IsolationVerdict {
   /// Pass or skip: which probes passed, and why the others did not apply or were skipped.
   std::string explanation;
   std::vector<std::string> probes; ///< ProbeResult::line() of every probe, in kProbes order
+  std::string hang;                ///< as IsolationReport::hang
 };
 
 /// The verdict a report amounts to.

@@ -27,18 +27,18 @@ namespace ipcv::harness::isolation_detail {
 
 /// The result of probe `p`: kind `k`, and what was tried and observed.
 inline ProbeResult result(Probe p, Outcome k, std::string observed) {
-  return ProbeResult{p, k, std::move(observed)};
+  return ProbeResult{p, k, std::move(observed), {}};
 }
 
 /// The result of probe `p` on a channel that has nothing it could try, and why.
 inline ProbeResult not_applicable(Probe p, std::string why) {
-  return ProbeResult{p, Outcome::skip, std::string(ProbeResult::kNotApplicable) + why};
+  return ProbeResult{p, Outcome::skip, std::string(ProbeResult::kNotApplicable) + why, {}};
 }
 
 /// The result of probe `p` that ran but saw evidence neither way, and what it saw instead
 /// ("receiver of A stopped on timeout after 12 of 300; ...").
 inline ProbeResult inconclusive(Probe p, std::string seen) {
-  return ProbeResult{p, Outcome::skip, std::string(ProbeResult::kInconclusive) + seen};
+  return ProbeResult{p, Outcome::skip, std::string(ProbeResult::kInconclusive) + seen, {}};
 }
 
 /// The symbolic name of errno value `e` ("EACCES"), or its number.

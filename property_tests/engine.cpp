@@ -122,18 +122,27 @@ std::string replay_command(const ChannelEntry &entry, const std::string &spec, c
 }
 
 /// The command that runs the isolation probes of `entry` again.
-/// (The probes' calls have the case budget as their deadline, as the cases' calls do.)
-std::string isolation_replay(const ChannelEntry &entry, const Options &o) {
-  return fmt::format("ipcverify run{} --channel {} --spec isolation{}{}", plugin_flag(entry),
-                     entry.name, case_budget_flag(o), entry.faulty ? " --include-faulty" : "");
+/// (The probes' calls have the case budget as their deadline, as the cases' calls do.) For a
+/// `run` failure in the probes, `specs` is "run --spec isolation", so the replay shows it.
+std::string isolation_replay(const ChannelEntry &entry, const Options &o,
+                             std::string_view specs = harness::kIsolation) {
+  return fmt::format("ipcverify run{} --channel {} --spec {}{}{}", plugin_flag(entry), entry.name,
+                     specs, case_budget_flag(o), entry.faulty ? " --include-faulty" : "");
 }
 
+/// What the `run` cell's replay runs when the channel failed in the probes.
+constexpr std::string_view kRunInProbes = "run --spec isolation";
+
 /// The `isolation` cell: the probes run once against fresh instances of the channel, each call
-/// of theirs with the case budget as its deadline.
-SpecResult isolation_result(const ChannelEntry &entry, const Options &o) {
+/// of theirs with the case budget as its deadline. `hang` (when given) gets the probes' hang,
+/// if a child of theirs hung: the channel's `run` failure.
+SpecResult isolation_result(const ChannelEntry &entry, const Options &o,
+                            std::string *hang = nullptr) {
   // The probes call prepare and destroy in this process: guarded, like the runner's calls.
   const harness::IsolationVerdict v = harness::isolation_verdict(
       harness::guarded_entry(entry), harness::ProbeOptions{.call_deadline = o.case_budget});
+  if (hang != nullptr)
+    *hang = v.hang;
   SpecResult res;
   res.channel = entry.name;
   res.spec = harness::kIsolation;
@@ -189,11 +198,14 @@ public:
   CampaignResult run() {
     const bool probes =
         std::find(specs_.begin(), specs_.end(), harness::kIsolation) != specs_.end();
+    std::string hang;
     if (probes && harness::interrupted() == 0)
-      isolation_ = isolation_result(entry_, o_);
+      isolation_ = isolation_result(entry_, o_, &hang);
     if (const auto why = harness::unusable(entry_.name)) { // in the probes: no case can run
       abandon(harness::Workload{}, *why);
-      abandoned_in_probes_ = true;
+      abandoned_->in_probes = true;
+    } else if (!hang.empty()) { // a probe's child hung: the cases, each with its watchdog, run
+      hung_in_probes(hang);
     }
     load_rapidcheck_quietly();
     for (std::uint64_t seed = o_.seed; more_cases() && (measuring_ || !targets_.empty()); ++seed)
@@ -259,6 +271,19 @@ private:
     ++broken_;
   }
 
+  /// A child of the isolation probes hung in the channel: the `run` claim is broken (found
+  /// once, by the probes), and the cases judge the rest.
+  void hung_in_probes(const std::string &why) {
+    const auto it = std::find(targets_.begin(), targets_.end(), harness::kRun);
+    if (it == targets_.end())
+      return;
+    Counterexample cx{harness::Workload{}, why, ""};
+    cx.in_probes = true;
+    tally_[harness::kRun].cx = std::move(cx);
+    targets_.erase(it);
+    ++broken_;
+  }
+
   /// Runs `w` up to `n` times, until `enough` of them broke `spec` again: {broke, ran}.
   std::pair<int, int> reproductions(const harness::Workload &w, const std::string &spec, int n,
                                     int enough) {
@@ -307,8 +332,8 @@ private:
   /// show it less: the candidates are run again from the smallest back towards the first, and
   /// the first that breaks the claim again in kEnough of kCheckRuns runs is kept (else the one
   /// that did best). The counterexample says how often it reproduced. Out of time, the
-  /// smallest failure's own confirmation runs are its rate, when they broke this spec: a hang
-  /// costs a case budget per run, and a campaign must end near its budget.
+  /// smallest failure's own confirmation runs are its rate, when they broke this spec, else one
+  /// run: a hang costs a case budget per run, and a campaign must end near its budget.
   void adopt(const std::vector<Failure> &chain, bool shrink_cut) {
     constexpr int kCheckRuns = 5, kEnough = 4, kMaxRuns = 25;
     const Failure &shrunk = chain.back();
@@ -328,9 +353,11 @@ private:
           break;
         const bool was_confirmed = std::find(chain[i].confirmed.begin(), chain[i].confirmed.end(),
                                              out.spec) != chain[i].confirmed.end();
-        const auto rate = !time_left() && was_confirmed
+        const bool late = !time_left();
+        const auto rate = late && was_confirmed
                               ? std::pair{kConfirmRuns, kConfirmRuns}
-                              : reproductions(chain[i].workload, out.spec, kCheckRuns, kEnough);
+                              : reproductions(chain[i].workload, out.spec, late ? 1 : kCheckRuns,
+                                              late ? 1 : kEnough);
         runs += rate.second;
         // Better: more reproductions, or as many in fewer runs.
         if (best && rate.first * best_rate.second <= best_rate.first * rate.second)
@@ -382,7 +409,6 @@ private:
   std::map<std::string, Tally> tally_;
   std::optional<SpecResult> isolation_;
   std::optional<Counterexample> abandoned_;
-  bool abandoned_in_probes_ = false; ///< then the probes, not a workload, replay it
   int cases_ = 0, broken_ = 0;
   std::uint32_t longest_ = 0;
   double long_seconds_ = 0; ///< time spent in long cases
@@ -487,12 +513,13 @@ SpecResult Campaign::cell(const std::string &s) const {
   if (s == harness::kRun && abandoned_) {
     res.kind = SpecResult::fail;
     res.counterexample = abandoned_;
-    res.replay = abandoned_in_probes_ ? isolation_replay(entry_, o_)
-                                      : replay_command(entry_, s, o_, abandoned_->workload);
+    res.replay = abandoned_->in_probes ? isolation_replay(entry_, o_, kRunInProbes)
+                                       : replay_command(entry_, s, o_, abandoned_->workload);
   } else if (t.cx) {
     res.kind = SpecResult::fail;
     res.counterexample = t.cx;
-    res.replay = replay_command(entry_, s, o_, t.cx->workload);
+    res.replay = t.cx->in_probes ? isolation_replay(entry_, o_, kRunInProbes)
+                                 : replay_command(entry_, s, o_, t.cx->workload);
   } else if (abandoned_ && t.judged == 0) {
     res.kind = SpecResult::skip;
     res.observed = "not judged: the channel failed (see run)";

@@ -46,9 +46,10 @@ struct Counterexample {
   /// Shrinking stopped at the time budget (or an interrupt): the smallest failing workload
   /// found so far, not necessarily a minimal one.
   bool shrink_cut = false;
-  int reproduced = -1; ///< runs of `reruns` that broke the claim again when it was found
-  int reruns = 0;      ///< runs made to see that: up to 5, ending once 4 broke it
-  std::string note;    ///< why this workload rather than the smallest, when so
+  int reproduced = -1;    ///< runs of `reruns` that broke the claim again when it was found
+  int reruns = 0;         ///< runs made to see that: up to 5, ending once 4 broke it
+  std::string note;       ///< why this workload rather than the smallest, when so
+  bool in_probes = false; ///< found by the isolation probes: no workload, the probes replay it
 };
 
 /// The result of one spec on one channel: one cell of the verdict matrix.

@@ -14,8 +14,9 @@ std::string counterexample_text(const engine::SpecResult &r) {
   if (!r.counterexample)
     return "";
   const auto &c = *r.counterexample;
-  if (r.spec == harness::kIsolation) // probes, not a workload
-    return fmt::format("{}\nprobes:\n{}", c.explanation, c.timeline);
+  if (r.spec == harness::kIsolation || c.in_probes) // probes, not a workload
+    return c.timeline.empty() ? c.explanation + "\n"
+                              : fmt::format("{}\nprobes:\n{}", c.explanation, c.timeline);
   std::string notes;
   if (c.shrink_cut)
     notes += "shrinking stopped at the time budget: the smallest failing workload found so far; ";

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <iostream>
 #include <sstream>
+#include <tuple>
 #include <unistd.h>
 
 namespace ipcv::harness {
@@ -243,31 +244,52 @@ TEST_F(Isolation, OwnerOnlyIsSkippedWithAReasonWhenNotRoot) {
   EXPECT_TRUE(exits[0].clean()) << exits[0].describe();
 }
 
+/// A report of the probes `results`, each {probe, outcome, observed}, for channel "x".
+IsolationReport report_of(std::initializer_list<std::tuple<Probe, Outcome, const char *>> results,
+                          std::string hang = "") {
+  IsolationReport r;
+  r.channel = "x";
+  for (const auto &[p, k, text] : results)
+    r.probes.push_back(ProbeResult{p, k, text, {}});
+  r.hang = std::move(hang);
+  return r;
+}
+
 TEST(IsolationVerdictOf, FailsOnAnyFailedProbeAndNamesIt) {
-  IsolationReport r{"x",
-                    {{Probe::owner_only, Outcome::skip, "not applicable: anonymous"},
-                     {Probe::no_crosstalk, Outcome::pass, "fine"},
-                     {Probe::copy_semantics, Outcome::fail, "message 1 arrived torn"}}};
-  const IsolationVerdict v = summarize(r);
+  const IsolationVerdict v =
+      summarize(report_of({{Probe::owner_only, Outcome::skip, "not applicable: anonymous"},
+                           {Probe::no_crosstalk, Outcome::pass, "fine"},
+                           {Probe::copy_semantics, Outcome::fail, "message 1 arrived torn"}}));
   EXPECT_EQ(v.kind, Outcome::fail);
   EXPECT_EQ(v.explanation, "copy-semantics: fail: message 1 arrived torn");
   EXPECT_EQ(v.probes.size(), 3u);
 }
 
 TEST(IsolationVerdictOf, PassesWhenEveryApplicableProbePassed) {
-  IsolationReport r{"x",
-                    {{Probe::owner_only, Outcome::skip, "not applicable: anonymous"},
-                     {Probe::no_crosstalk, Outcome::pass, "fine"}}};
-  const IsolationVerdict v = summarize(r);
+  const IsolationVerdict v =
+      summarize(report_of({{Probe::owner_only, Outcome::skip, "not applicable: anonymous"},
+                           {Probe::no_crosstalk, Outcome::pass, "fine"}}));
   EXPECT_EQ(v.kind, Outcome::pass);
   EXPECT_EQ(v.explanation, "passed: no-cross-talk; owner-only: skip: not applicable: anonymous");
 }
 
 TEST(IsolationVerdictOf, IsSkippedWhenNoProbeApplied) {
-  IsolationReport r{"x",
-                    {{Probe::owner_only, Outcome::skip, "not root"},
-                     {Probe::no_squat, Outcome::skip, "not applicable: anonymous"}}};
-  EXPECT_EQ(summarize(r).kind, Outcome::skip);
+  EXPECT_EQ(summarize(report_of({{Probe::owner_only, Outcome::skip, "not root"},
+                                 {Probe::no_squat, Outcome::skip, "not applicable: anonymous"}}))
+                .kind,
+            Outcome::skip);
+}
+
+// The probes that passed before one hung are not the verdict: the rest never ran.
+TEST(IsolationVerdictOf, IsNotJudgedWhenAProbeHungAndNoneFailed) {
+  const IsolationVerdict v =
+      summarize(report_of({{Probe::owner_only, Outcome::pass, "fine"},
+                           {Probe::no_crosstalk, Outcome::skip, "inconclusive: the channel hung"}},
+                          "in the isolation probe no-cross-talk, sender A was still there"));
+  EXPECT_EQ(v.kind, Outcome::skip);
+  EXPECT_EQ(v.explanation, "not judged: the channel hung (see run): in the isolation probe "
+                           "no-cross-talk, sender A was still there");
+  EXPECT_EQ(v.hang, "in the isolation probe no-cross-talk, sender A was still there");
 }
 
 } // namespace

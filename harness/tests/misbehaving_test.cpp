@@ -5,6 +5,7 @@
 // run time, as a plugin's are.
 #include "harness/guard.hpp"
 #include "harness/hygiene.hpp"
+#include "harness/isolation.hpp"
 #include "harness/judge.hpp"
 #include "harness/process.hpp"
 #include "harness/registry.hpp"
@@ -132,6 +133,33 @@ TEST(Misbehaving, AHungActorIsKilledByTheWatchdogAndNamed) {
       expect_run_failure<Fault::hang_send>("the watchdog killed sender 1 at the case deadline: "
                                            "still sender 1 in send");
   EXPECT_TRUE(r.hung);
+}
+
+// A probe's child that outlives three deadlines is killed and the hang told: the probes stop
+// there and judge nothing, and the channel stays usable (the hang was in a child), so the
+// engine's cases, each with its watchdog, still run.
+TEST(Misbehaving, AHangInTheIsolationProbesEndsThemAndIsTold) {
+  const ChannelEntry &e = entry<Fault::hang_send>();
+  const IsolationReport r = probe_isolation(e, ProbeOptions{.call_deadline = 500ms});
+  EXPECT_NE(r.hang.find("in the isolation probe no-cross-talk, sender A was still in the channel "
+                        "1.5 s after it started, though each of its calls has a deadline of "
+                        "0.5 s: killed"),
+            std::string::npos)
+      << r.hang;
+  ASSERT_EQ(r.probes.size(), kProbes.size());
+  bool after = false;
+  for (const ProbeResult &p : r.probes) {
+    if (after) {
+      EXPECT_NE(p.observed.find("not run: the channel hung in an earlier probe"), std::string::npos)
+          << p.line();
+    }
+    after = after || !p.hang.empty();
+  }
+  const IsolationVerdict v = summarize(r);
+  EXPECT_EQ(v.kind, Outcome::skip) << v.explanation;
+  EXPECT_NE(v.explanation.find("not judged: the channel hung (see run)"), std::string::npos);
+  EXPECT_FALSE(unusable(e.name).has_value());
+  EXPECT_TRUE(live_children().empty());
 }
 
 TEST(Misbehaving, AnExceptionFromConnectCarriesItsWhat) {
