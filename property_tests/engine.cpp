@@ -201,6 +201,7 @@ public:
     std::string hang;
     if (probes && harness::interrupted() == 0)
       isolation_ = isolation_result(entry_, o_, &hang);
+    probe_seconds_ = seconds_since(start_);
     if (const auto why = harness::unusable(entry_.name)) { // in the probes: no case can run
       abandon(harness::Workload{}, *why);
       abandoned_->in_probes = true;
@@ -223,7 +224,11 @@ private:
   bool claimed(const std::string &s) const {
     return harness::always_claimed(s) || entry_.claims.promises(s);
   }
-  bool time_left() const { return seconds_since(start_) < o_.budget_s; }
+  /// The budget counts the probes too, but the cases get at least half of it: a channel that
+  /// hangs in the probes would otherwise have none judged.
+  bool time_left() const {
+    return seconds_since(start_) < std::max(o_.budget_s, probe_seconds_ + o_.budget_s / 2);
+  }
   bool more_cases() const {
     return !abandoned_ && (o_.cases == 0 || cases_ < o_.cases) && time_left() &&
            harness::interrupted() == 0;
@@ -410,6 +415,7 @@ private:
   std::optional<SpecResult> isolation_;
   std::optional<Counterexample> abandoned_;
   int cases_ = 0, broken_ = 0;
+  double probe_seconds_ = 0;
   std::uint32_t longest_ = 0;
   double long_seconds_ = 0; ///< time spent in long cases
 };

@@ -21,6 +21,8 @@ struct Options {
   std::uint64_t seed = 1;
   /// Wall-clock budget of the campaign: probes, cases and shrinking; it ends within the
   /// budget plus one case, and a shrink cut short keeps the smallest failure found so far.
+  /// The cases get at least half of it, after probes that took longer (a channel that hangs
+  /// in them): such a campaign overruns by what the probes took beyond half the budget.
   double budget_s = 30;
   std::vector<std::string> specs; ///< specs to judge; empty: every judgeable spec
   bool crashes = true;            ///< include crash plans (process mode)

@@ -257,7 +257,8 @@ void add_run_command(CLI::App &app, int &status) {
       ->check(CLI::IsMember({"process", "thread"}));
   cmd->add_option("--time-budget", o->budget,
                   "Wall-clock budget in seconds, all channels (default 60; a campaign runs "
-                  "cases until its share is spent)")
+                  "the isolation probes, then cases until its share is spent, and at least "
+                  "half its share)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--cases", o->cases, "Generated cases per channel at most (default: no limit)")
       ->check(CLI::Range(1, 100000000));
