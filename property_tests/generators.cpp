@@ -77,15 +77,12 @@ rc::Gen<harness::Workload> workload(const WorkloadSpace &space) {
                     : *full_weighted<std::uint32_t>({{4, rc::gen::just<std::uint32_t>(0)},
                                                      {1, rc::gen::inRange<std::uint32_t>(1, 200)}});
     w.perturb = static_cast<std::uint8_t>(*full(rc::gen::inRange(0, long_case ? 2 : 3)));
-    // A seed names a schedule; a smaller one is not a simpler schedule, so seeds are not
-    // shrunk (each shrink step of a failing case costs a run, a whole bound for a hang).
-    const auto seed = rc::gen::noShrink(full(rc::gen::inRange<std::uint64_t>(1, 1u << 30)));
-    w.perturb_seed = w.perturb ? *seed : 0;
+    w.perturb_seed = w.perturb ? *full(rc::gen::inRange<std::uint64_t>(1, 1u << 30)) : 0;
     // Short deadlines in two cases of five: receives on an empty channel, sends on a full one,
     // deadlines that pass while a peer is slow or gone. Shrinks to none.
     w.short_deadlines = static_cast<std::uint8_t>(
         *full_weighted<int>({{3, rc::gen::just(0)}, {2, rc::gen::element(10, 30, 60, 100)}}));
-    w.deadline_seed = w.short_deadlines ? *seed : 0;
+    w.deadline_seed = w.short_deadlines ? *full(rc::gen::inRange<std::uint64_t>(1, 1u << 30)) : 0;
     // A slow peer in one case of eight: a stall of 5 to 250 ms before one operation, so that
     // the others wait on an empty or a full channel while their deadlines pass.
     if (!long_case && *full(rc::gen::inRange(0, 8)) == 7) {
