@@ -29,19 +29,21 @@ ipcv_summary() {
   done <"$IPCV_TIMES"
 }
 
-# ipcv_configure DIR SANITIZER: a clang build of the same CMake targets with IPCV_SANITIZER set.
-# Configures again only when the directory is new or was configured differently.
+# ipcv_configure DIR SANITIZER OPT: a clang build of the same CMake targets with IPCV_SANITIZER
+# set, at optimisation level OPT (-O1 or -O0), with line tables only: reports still name
+# file:line (all the self-tests need), and the build, which dominates make check on two cores,
+# takes far less time than -O2 -g. Configures again only when the directory is new or was
+# configured differently.
 ipcv_configure() {
-  local dir=$1 sanitizer=$2
+  local dir=$1 sanitizer=$2 flags="$3 -gline-tables-only"
   if [ -f "$dir/build.ninja" ] &&
      grep -qx "IPCV_SANITIZER:STRING=$sanitizer" "$dir/CMakeCache.txt" &&
+     grep -qx "CMAKE_CXX_FLAGS_RELWITHDEBINFO:STRING=$flags" "$dir/CMakeCache.txt" &&
      grep -q '^CMAKE_CXX_COMPILER:[A-Z]*=.*clang++' "$dir/CMakeCache.txt"; then
     return 0
   fi
-  # -O1 with line tables only: reports still name file:line (all the self-tests need), and the
-  # build, which dominates make check on two cores, takes far less time than -O2 -g.
   CC=clang CXX=clang++ cmake -G Ninja -S "$IPCV_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" -DIPCV_SANITIZER="$sanitizer"
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$flags" -DIPCV_SANITIZER="$sanitizer"
 }
 
 # ipcv_build DIR TARGET...: builds only what the configuration runs.
