@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make check`: every configuration of the project's own tests, one after the other, then the
 # hygiene of the whole run. Steps: the default build's tests, ThreadSanitizer, ASan+UBSan,
-# the Valgrind subset, the fuzz smoke, the installed package with the out-of-tree example, the
+# the Valgrind subset with the fuzz smoke beside it, the installed package with the out-of-tree example, the
 # formatting check, the hygiene self-test, hygiene. A failed step does not
 # stop the others; the summary lists each step's wall time and result, and the exit status is
 # non-zero when any step failed.
@@ -24,11 +24,16 @@ export IPCV_RUN_ID="check-$$-$(date +%s%N)"
 run_tmp=$(mktemp -d /tmp/ipcv-check.XXXXXX)
 export TMPDIR=$run_tmp
 snapshot=$(mktemp /tmp/ipcv-check-hygiene.XXXXXX)
-trap 'rm -rf "$run_tmp" "$snapshot"' EXIT
 
 results=()
 failed=0 passed=0
 run_start=$(date +%s)
+
+# record NAME SECONDS STATUS: one line of the summary.
+record() {
+  results+=("$(printf '%-16s %5ss  %s' "$1" "$2" "$([ "$3" = 0 ] && echo ok || echo "FAILED ($3)")")")
+  if [ "$3" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+}
 
 # step NAME COMMAND...: runs one step with a banner and records its wall time and result.
 step() {
@@ -38,19 +43,55 @@ step() {
   start=$(date +%s)
   "$@"
   status=$?
-  results+=("$(printf '%-16s %5ss  %s' "$name" "$(($(date +%s) - start))" \
-    "$([ $status = 0 ] && echo ok || echo "FAILED ($status)")")")
-  if [ $status = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+  record "$name" "$(($(date +%s) - start))" $status
   return 0
 }
+
+# beside NAME COMMAND...: starts a step that runs beside the next one, its output held in a file
+# until joined (join_beside prints it under its own banner). Only for two steps that use one
+# core each on this two-core machine: Valgrind runs one process at a time on one core, and
+# libFuzzer fuzzes on one thread. Side by side they take the time of the longer one.
+bg_pid='' bg_name='' bg_out=''
+beside() {
+  bg_name=$1 bg_out=$run_tmp/beside.out
+  shift
+  printf '\n==== check: %s (started beside the next step; its output follows it) ====\n' "$bg_name"
+  (
+    start=$(date +%s)
+    "$@" >"$bg_out" 2>&1
+    echo "$? $(($(date +%s) - start))" >"$bg_out.status"
+  ) &
+  bg_pid=$!
+}
+join_beside() {
+  local status secs
+  wait "$bg_pid"
+  bg_pid=''
+  printf '\n==== check: %s (ran beside the step before) ====\n' "$bg_name"
+  cat "$bg_out"
+  read -r status secs <"$bg_out.status" || { status=2 secs=0; }
+  record "$bg_name" "$secs" "$status"
+}
+# An interrupted run takes the step beside with it (its command first, then the subshell).
+cleanup() {
+  if [ -n "$bg_pid" ]; then
+    pkill -P "$bg_pid" 2>/dev/null
+    kill "$bg_pid" 2>/dev/null
+  fi
+  rm -rf "$run_tmp" "$snapshot"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 ci/hygiene.sh snapshot "$snapshot" || exit 2
 
 step default "$MAKE" --no-print-directory check-fast BUILD="$BUILD" JOBS="$JOBS"
 step tsan sanitizer_runs/tsan.sh "$TSAN_BUILD"
 step asan+ubsan sanitizer_runs/asan.sh "$ASAN_BUILD"
+beside fuzz-smoke ci/fuzz_smoke.sh "$FUZZ_BUILD" "$FUZZ_SECONDS"
 step valgrind sanitizer_runs/valgrind.sh "$BUILD"
-step fuzz-smoke ci/fuzz_smoke.sh "$FUZZ_BUILD" "$FUZZ_SECONDS"
+join_beside
 step package ci/package_check.sh "$BUILD" "$TSAN_BUILD"
 step format ci/format.sh
 step hygiene-self ci/hygiene_selftest.sh
