@@ -36,7 +36,8 @@ inline std::uint64_t word_at(std::uint32_t producer, std::uint64_t seq, std::siz
 /// Calls `each(offset, bytes, n)` for the payload of message (producer, seq) from byte `from` to
 /// `size`, in pieces of up to 8 bytes that follow the words of word_at.
 template <typename F>
-void for_payload(std::uint32_t producer, std::uint64_t seq, std::size_t from, std::size_t size, F each) {
+void for_payload(std::uint32_t producer, std::uint64_t seq, std::size_t from, std::size_t size,
+                 F each) {
   for (std::size_t i = from; i < size;) {
     const std::uint64_t w = word_at(producer, seq, i / 8);
     const std::size_t off = i % 8, n = std::min<std::size_t>(8 - off, size - i);
@@ -65,10 +66,11 @@ inline void fill(std::span<std::byte> out, std::uint32_t producer, std::uint64_t
     std::memcpy(out.data() + 4, &seq, 8);
     i = kIdBytes;
   }
-  for_payload(producer, seq, i, out.size(), [&](std::size_t at, const std::byte *bytes, std::size_t n) {
-    std::memcpy(out.data() + at, bytes, n);
-    return true;
-  });
+  for_payload(producer, seq, i, out.size(),
+              [&](std::size_t at, const std::byte *bytes, std::size_t n) {
+                std::memcpy(out.data() + at, bytes, n);
+                return true;
+              });
 }
 
 /// The id of a message of at least kIdBytes bytes.
@@ -89,9 +91,10 @@ inline bool intact(std::span<const std::byte> m, std::uint32_t producer, std::ui
     i = kIdBytes;
   }
   bool same = true;
-  for_payload(producer, seq, i, m.size(), [&](std::size_t at, const std::byte *bytes, std::size_t n) {
-    return same = std::memcmp(m.data() + at, bytes, n) == 0;
-  });
+  for_payload(producer, seq, i, m.size(),
+              [&](std::size_t at, const std::byte *bytes, std::size_t n) {
+                return same = std::memcmp(m.data() + at, bytes, n) == 0;
+              });
   return same;
 }
 
