@@ -13,6 +13,7 @@
 #include "harness/interrupt.hpp"
 #include "harness/process.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -214,7 +215,16 @@ int run(const RunOptions &o) {
                          "--channel and one --spec\n");
     return kExitUsage;
   }
-  const std::vector<std::string> specs = o.specs.empty() ? harness::judgeable_specs() : o.specs;
+  std::vector<std::string> specs = o.specs.empty() ? harness::judgeable_specs() : o.specs;
+  const auto selected = [&](const char *s) {
+    return std::find(specs.begin(), specs.end(), s) != specs.end();
+  };
+  if (o.workload.empty() && selected(harness::kIsolation) && !selected(harness::kRun)) {
+    // The probes can break `run` (a child that hangs in the channel), which every channel owes:
+    // judged alone, `isolation` would show that as "not judged" and exit 0.
+    specs.insert(specs.begin(), harness::kRun);
+    eo.specs = specs;
+  }
   std::vector<Row> rows;
   if (!o.workload.empty()) {
     if (!replay_one(o, *picked[0], eo, rows))

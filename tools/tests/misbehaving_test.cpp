@@ -99,6 +99,10 @@ INSTANTIATE_TEST_SUITE_P(
                      "in the isolation probe no-cross-talk, sender A was still in the channel "
                      "4.5 s after it started, though each of its calls has a deadline of 1.5 s",
                      "--time-budget 10"},
+        // The probes alone: `run` is judged with them, since a hang there breaks it.
+        Misbehaviour{"misbehave-hang-send",
+                     "in the isolation probe no-cross-talk, sender A was still in the channel",
+                     "--spec isolation --time-budget 10"},
         // Without the probes, the cases meet it: the watchdog kills the actor at the case
         // deadline. A shorter budget, since every shrink candidate hangs as long.
         Misbehaviour{"misbehave-hang-send", "the watchdog killed", "--spec run --time-budget 20"},
@@ -114,10 +118,12 @@ INSTANTIATE_TEST_SUITE_P(
         Misbehaviour{"misbehave-leak", "destroy left shm /dev/shm/ipcv-misbehave-"},
         Misbehaviour{"misbehave-leak-fd", "destroy left 1 descriptor(s) open in ipcverify"}),
     [](const auto &info) {
-      const bool probes =
-          std::string_view(info.param.extra).find("--spec run") == std::string_view::npos;
-      std::string n =
-          std::string(info.param.channel).substr(10) + (probes ? "" : "_without_probes");
+      const std::string_view extra = info.param.extra;
+      const char *suffix = extra.find("--spec run") != std::string_view::npos ? "_without_probes"
+                           : extra.find("--spec isolation") != std::string_view::npos
+                               ? "_probes_alone"
+                               : "";
+      std::string n = std::string(info.param.channel).substr(10) + suffix;
       for (char &c : n)
         if (c == '-')
           c = '_';
