@@ -60,21 +60,29 @@ ProbeResult run_probe(Probe p, const ChannelEntry &e, const ProbeOptions &o) {
 IsolationReport probe_isolation(const ChannelEntry &e, const ProbeOptions &o) {
   IsolationReport r;
   r.channel = e.name;
+  bool hung = false;
   for (Probe p : kProbes) {
-    if (!r.hang.empty()) {
+    if (hung) {
       r.probes.push_back(inconclusive(p, "not run: the channel hung in an earlier probe"));
       continue;
     }
     r.probes.push_back(run_probe(p, e, o));
-    r.hang = r.probes.back().hang;
+    hung = !r.probes.back().hang.empty();
   }
   return r;
+}
+
+std::string IsolationReport::hang() const {
+  for (const ProbeResult &p : probes)
+    if (!p.hang.empty())
+      return p.hang;
+  return {};
 }
 
 IsolationVerdict summarize(const IsolationReport &r) {
   IsolationVerdict v;
   v.channel = r.channel;
-  v.hang = r.hang;
+  const std::string hang = r.hang();
   std::string failed, passed, others;
   for (const auto &p : r.probes) {
     v.probes.push_back(p.line());
@@ -93,9 +101,9 @@ IsolationVerdict summarize(const IsolationReport &r) {
   if (!failed.empty()) {
     v.kind = Outcome::fail;
     v.explanation = failed;
-  } else if (!r.hang.empty()) { // what passed before the hang is not the whole verdict
+  } else if (!hang.empty()) { // what passed before the hang is not the whole verdict
     v.kind = Outcome::skip;
-    v.explanation = "not judged: the channel hung (see run): " + r.hang;
+    v.explanation = "not judged: the channel hung (see run): " + hang;
   } else if (passed.empty()) {
     v.kind = Outcome::skip;
     v.explanation = others.empty() ? "no probe ran" : others;
@@ -106,8 +114,5 @@ IsolationVerdict summarize(const IsolationReport &r) {
   return v;
 }
 
-IsolationVerdict isolation_verdict(const ChannelEntry &e, const ProbeOptions &o) {
-  return summarize(probe_isolation(e, o));
-}
 
 } // namespace ipcv::harness

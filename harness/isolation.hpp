@@ -8,7 +8,7 @@
 // Each probe ends pass, fail or skip: not applicable (nothing of the channel it could try), or
 // it cannot run here (e.g. not root), always with one line saying what was tried and what was
 // observed. Probes prepare their own instances, always destroy them and reap every child; they
-// know nothing of the engine, which calls isolation_verdict() per channel.
+// know nothing of the engine, which calls probe_isolation() and summarize() per channel.
 #pragma once
 
 #include "outcome.hpp"
@@ -98,7 +98,9 @@ struct ProbeResult {
 struct IsolationReport {
   std::string channel;
   std::vector<ProbeResult> probes;
-  std::string hang; ///< the first probe's ProbeResult::hang; the probes after it did not run
+  /// The hang of the probe that hung (ProbeResult::hang; the probes after it did not run), or
+  /// empty.
+  std::string hang() const;
 };
 
 /// How long a probe gives the channel. Every call a probe's child makes into the channel has
@@ -124,13 +126,9 @@ struct IsolationVerdict {
   /// Pass or skip: which probes passed, and why the others did not apply or were skipped.
   std::string explanation;
   std::vector<std::string> probes; ///< ProbeResult::line() of every probe, in kProbes order
-  std::string hang;                ///< as IsolationReport::hang
 };
 
 /// The verdict a report amounts to.
 IsolationVerdict summarize(const IsolationReport &r);
-
-/// Runs the probes on `e` and returns its verdict: the entry point for `ipcverify run`.
-IsolationVerdict isolation_verdict(const ChannelEntry &e, const ProbeOptions &o = {});
 
 } // namespace ipcv::harness

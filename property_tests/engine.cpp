@@ -133,17 +133,22 @@ std::string isolation_replay(const ChannelEntry &entry, const Options &o,
 /// What the `run` cell's replay runs when the channel failed in the probes.
 constexpr std::string_view kRunInProbes = "run --spec isolation";
 
-/// The `isolation` cell: the probes run once against fresh instances of the channel, each call
-/// of theirs with the case budget as its deadline. `hang` (when given) gets the probes' hang,
-/// if a child of theirs hung: the channel's `run` failure.
-SpecResult isolation_result(const ChannelEntry &entry, const Options &o,
-                            std::string *hang = nullptr) {
+/// What the isolation probes found: the `isolation` cell, and the hang of a child of theirs
+/// (empty when none hung), which is the channel's `run` failure.
+struct ProbesFound {
+  SpecResult cell;
+  std::string hang;
+};
+
+/// The probes run once against fresh instances of the channel, each call of theirs with the
+/// case budget as its deadline.
+ProbesFound isolation_result(const ChannelEntry &entry, const Options &o) {
   // The probes call prepare and destroy in this process: guarded, like the runner's calls.
-  const harness::IsolationVerdict v = harness::isolation_verdict(
+  const harness::IsolationReport report = harness::probe_isolation(
       harness::guarded_entry(entry), harness::ProbeOptions{.call_deadline = o.case_budget});
-  if (hang != nullptr)
-    *hang = v.hang;
-  SpecResult res;
+  const harness::IsolationVerdict v = harness::summarize(report);
+  ProbesFound found{{}, report.hang()};
+  SpecResult &res = found.cell;
   res.channel = entry.name;
   res.spec = harness::kIsolation;
   res.seed = o.seed;
@@ -169,7 +174,7 @@ SpecResult isolation_result(const ChannelEntry &entry, const Options &o,
   } else {
     res.observed = probes;
   }
-  return res;
+  return found;
 }
 
 namespace {
@@ -199,8 +204,11 @@ public:
     const bool probes =
         std::find(specs_.begin(), specs_.end(), harness::kIsolation) != specs_.end();
     std::string hang;
-    if (probes && harness::interrupted() == 0)
-      isolation_ = isolation_result(entry_, o_, &hang);
+    if (probes && harness::interrupted() == 0) {
+      ProbesFound found = isolation_result(entry_, o_);
+      isolation_ = std::move(found.cell);
+      hang = std::move(found.hang);
+    }
     probe_seconds_ = seconds_since(start_);
     if (const auto why = harness::unusable(entry_.name)) { // in the probes: no case can run
       abandon(harness::Workload{}, *why);
@@ -574,7 +582,7 @@ CampaignResult run_campaign(const ChannelEntry &entry, const Options &o) {
 SpecResult replay(const ChannelEntry &entry, const harness::Workload &w, const std::string &spec,
                   const Options &o, int attempts) {
   if (spec == harness::kIsolation)
-    return isolation_result(entry, o);
+    return isolation_result(entry, o).cell;
   const harness::RunOptions run_opts = run_options(o);
   SpecResult res;
   res.channel = entry.name;

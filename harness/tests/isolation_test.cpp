@@ -244,22 +244,21 @@ TEST_F(Isolation, OwnerOnlyIsSkippedWithAReasonWhenNotRoot) {
   EXPECT_TRUE(exits[0].clean()) << exits[0].describe();
 }
 
-/// A report of the probes `results`, each {probe, outcome, observed}, for channel "x".
-IsolationReport report_of(std::initializer_list<std::tuple<Probe, Outcome, const char *>> results,
-                          std::string hang = "") {
+/// A report of the probes `results`, each {probe, outcome, observed[, hang]}, for channel "x".
+IsolationReport
+report_of(std::initializer_list<std::tuple<Probe, Outcome, const char *, const char *>> results) {
   IsolationReport r;
   r.channel = "x";
-  for (const auto &[p, k, text] : results)
-    r.probes.push_back(ProbeResult{p, k, text, {}});
-  r.hang = std::move(hang);
+  for (const auto &[p, k, text, hang] : results)
+    r.probes.push_back(ProbeResult{p, k, text, hang});
   return r;
 }
 
 TEST(IsolationVerdictOf, FailsOnAnyFailedProbeAndNamesIt) {
   const IsolationVerdict v =
-      summarize(report_of({{Probe::owner_only, Outcome::skip, "not applicable: anonymous"},
-                           {Probe::no_crosstalk, Outcome::pass, "fine"},
-                           {Probe::copy_semantics, Outcome::fail, "message 1 arrived torn"}}));
+      summarize(report_of({{Probe::owner_only, Outcome::skip, "not applicable: anonymous", ""},
+                           {Probe::no_crosstalk, Outcome::pass, "fine", ""},
+                           {Probe::copy_semantics, Outcome::fail, "message 1 arrived torn", ""}}));
   EXPECT_EQ(v.kind, Outcome::fail);
   EXPECT_EQ(v.explanation, "copy-semantics: fail: message 1 arrived torn");
   EXPECT_EQ(v.probes.size(), 3u);
@@ -267,15 +266,15 @@ TEST(IsolationVerdictOf, FailsOnAnyFailedProbeAndNamesIt) {
 
 TEST(IsolationVerdictOf, PassesWhenEveryApplicableProbePassed) {
   const IsolationVerdict v =
-      summarize(report_of({{Probe::owner_only, Outcome::skip, "not applicable: anonymous"},
-                           {Probe::no_crosstalk, Outcome::pass, "fine"}}));
+      summarize(report_of({{Probe::owner_only, Outcome::skip, "not applicable: anonymous", ""},
+                           {Probe::no_crosstalk, Outcome::pass, "fine", ""}}));
   EXPECT_EQ(v.kind, Outcome::pass);
   EXPECT_EQ(v.explanation, "passed: no-cross-talk; owner-only: skip: not applicable: anonymous");
 }
 
 TEST(IsolationVerdictOf, IsSkippedWhenNoProbeApplied) {
-  EXPECT_EQ(summarize(report_of({{Probe::owner_only, Outcome::skip, "not root"},
-                                 {Probe::no_squat, Outcome::skip, "not applicable: anonymous"}}))
+  EXPECT_EQ(summarize(report_of({{Probe::owner_only, Outcome::skip, "not root", ""},
+                                 {Probe::no_squat, Outcome::skip, "not applicable: anonymous", ""}}))
                 .kind,
             Outcome::skip);
 }
@@ -283,13 +282,12 @@ TEST(IsolationVerdictOf, IsSkippedWhenNoProbeApplied) {
 // The probes that passed before one hung are not the verdict: the rest never ran.
 TEST(IsolationVerdictOf, IsNotJudgedWhenAProbeHungAndNoneFailed) {
   const IsolationVerdict v =
-      summarize(report_of({{Probe::owner_only, Outcome::pass, "fine"},
-                           {Probe::no_crosstalk, Outcome::skip, "inconclusive: the channel hung"}},
-                          "in the isolation probe no-cross-talk, sender A was still there"));
+      summarize(report_of({{Probe::owner_only, Outcome::pass, "fine", ""},
+                           {Probe::no_crosstalk, Outcome::skip, "inconclusive: the channel hung",
+                            "in the isolation probe no-cross-talk, sender A was still there"}}));
   EXPECT_EQ(v.kind, Outcome::skip);
   EXPECT_EQ(v.explanation, "not judged: the channel hung (see run): in the isolation probe "
                            "no-cross-talk, sender A was still there");
-  EXPECT_EQ(v.hang, "in the isolation probe no-cross-talk, sender A was still there");
 }
 
 } // namespace
