@@ -11,9 +11,9 @@
 # ci/check.sh and inherited by every descendant, forked children included), or, when no run id
 # is set, when it is named ipcverify, ipcbench, *_tests, *_fuzz or is a Valgrind tool process.
 # Socket files are looked for under $TMPDIR (the run's own temp dir) and /tmp.
-# Message queues are listed from /dev/mqueue, or, where it is not mounted, from a private mount
-# of the mqueue file system in a temp dir (needs root); if neither works that is said, and the
-# rest is still checked.
+# Message queues are listed from /dev/mqueue, or, where it is not mounted, from a mount of the
+# mqueue file system in a mount namespace of its own (needs root); if neither works that is
+# said, and the rest is still checked.
 set -uo pipefail
 
 usage() { echo "usage: ci/hygiene.sh snapshot|compare FILE" >&2; exit 2; }
@@ -60,16 +60,9 @@ list_mqueues() {
     ls -A /dev/mqueue
     return 0
   fi
-  local mnt
-  mnt=$(mktemp -d "${TMPDIR:-/tmp}/hygiene-mqueue.XXXXXX") || return 1
-  if mount -t mqueue none "$mnt" 2>/dev/null; then
-    ls -A "$mnt"
-    umount "$mnt"
-    rmdir "$mnt"
-    return 0
-  fi
-  rmdir "$mnt"
-  return 1
+  # A mount namespace of its own (util-linux unshare, private propagation): the mount over /tmp
+  # is seen by that one command only and dies with it, so an interrupt leaves nothing mounted.
+  unshare --mount --propagation private sh -c 'mount -t mqueue none /tmp && ls -A /tmp' 2>/dev/null
 }
 
 # state: one object per line, "kind key", sorted. Process keys are pid:starttime so a reused

@@ -2,6 +2,7 @@
 #include "hygiene.hpp"
 
 #include "impl/os.hpp"
+#include "process.hpp"
 
 #include <cerrno>
 #include <charconv>
@@ -13,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sched.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -33,6 +35,66 @@ bool names_in(const char *dir, std::vector<std::string> &out) {
   return true;
 }
 
+/// The queues of this IPC namespace through a mount of the mqueue file system that only a child
+/// sees: the child takes a mount namespace of its own (with private propagation, so nothing
+/// reaches the host's), mounts the file system over /tmp there and writes the names to a pipe.
+/// The mount dies with the child, so a kill of either process at any moment leaves no mount and
+/// no directory behind. Needs root.
+std::optional<std::vector<std::string>> mqueue_names_from_a_private_mount() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0)
+    return std::nullopt;
+  const pid_t child = spawn([&] {
+    // System calls only: the parent may have threads, so no allocation after the fork.
+    ::close(fds[0]);
+    if (::unshare(CLONE_NEWNS) != 0 ||
+        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        ::mount("none", "/tmp", "mqueue", 0, nullptr) != 0)
+      return 1;
+    const int dir = ::open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0)
+      return 1;
+    alignas(dirent64) char buf[4096];
+    for (ssize_t n; (n = ::getdents64(dir, buf, sizeof buf)) != 0;) {
+      if (n < 0)
+        return 1;
+      for (ssize_t at = 0; at < n;) {
+        const auto *e = reinterpret_cast<const dirent64 *>(buf + at);
+        at += e->d_reclen;
+        const std::size_t len = std::strlen(e->d_name);
+        if (::write(fds[1], e->d_name, len + 1) != static_cast<ssize_t>(len + 1)) // NUL-ended
+          return 1;
+      }
+    }
+    return 0;
+  });
+  ::close(fds[1]);
+  if (child < 0) {
+    ::close(fds[0]);
+    return std::nullopt;
+  }
+  std::string names;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno != EINTR)
+      break;
+    if (n > 0)
+      names.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fds[0]);
+  if (!reap({child}, Clock::now() + std::chrono::seconds(10)).front().clean())
+    return std::nullopt;
+  std::vector<std::string> out;
+  for (std::size_t at = 0; at < names.size();) {
+    const std::size_t end = names.find('\0', at);
+    std::string n = names.substr(at, end - at);
+    if (n != "." && n != "..")
+      out.push_back(std::move(n));
+    at = end == std::string::npos ? names.size() : end + 1;
+  }
+  return out;
+}
+
 } // namespace
 
 std::optional<std::vector<std::string>> mqueue_names() {
@@ -41,17 +103,8 @@ std::optional<std::vector<std::string>> mqueue_names() {
   if (::statfs("/dev/mqueue", &fs) == 0 && fs.f_type == kMqueueMagic)
     return names_in("/dev/mqueue", out) ? std::optional(out) : std::nullopt;
   // Not mounted where it usually is: a private mount of the mqueue file system shows the same
-  // queues (those of this IPC namespace); it needs root, and is gone again before returning.
-  char dir[] = "/tmp/ipcv-mqueue-XXXXXX";
-  if (::mkdtemp(dir) == nullptr)
-    return std::nullopt;
-  bool listed = false;
-  if (::mount("none", dir, "mqueue", 0, nullptr) == 0) {
-    listed = names_in(dir, out);
-    ::umount2(dir, MNT_DETACH);
-  }
-  ::rmdir(dir);
-  return listed ? std::optional(out) : std::nullopt;
+  // queues (those of this IPC namespace).
+  return mqueue_names_from_a_private_mount();
 }
 
 bool object_exists(const NamedObject &o) {
