@@ -15,7 +15,9 @@ MAKE=${MAKE:-make}
 TSAN_BUILD=${TSAN_BUILD:-build-tsan}
 ASAN_BUILD=${ASAN_BUILD:-build-asan}
 FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
-FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+# 45 s of fuzzing plus the build of the fuzz target take about as long as the Valgrind step
+# beside it; impl/shm/fuzz/run.sh BUILD_DIR SECONDS fuzzes for as long as asked.
+FUZZ_SECONDS=${FUZZ_SECONDS:-45}
 
 # Every process of this run carries the run id in its environment (forked children too), which
 # is how the hygiene step tells this run's leftover processes from anyone else's; every temp

@@ -11,10 +11,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <mqueue.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sched.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 

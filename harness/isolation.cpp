@@ -114,5 +114,4 @@ IsolationVerdict summarize(const IsolationReport &r) {
   return v;
 }
 
-
 } // namespace ipcv::harness

@@ -273,10 +273,11 @@ TEST(IsolationVerdictOf, PassesWhenEveryApplicableProbePassed) {
 }
 
 TEST(IsolationVerdictOf, IsSkippedWhenNoProbeApplied) {
-  EXPECT_EQ(summarize(report_of({{Probe::owner_only, Outcome::skip, "not root", ""},
-                                 {Probe::no_squat, Outcome::skip, "not applicable: anonymous", ""}}))
-                .kind,
-            Outcome::skip);
+  EXPECT_EQ(
+      summarize(report_of({{Probe::owner_only, Outcome::skip, "not root", ""},
+                           {Probe::no_squat, Outcome::skip, "not applicable: anonymous", ""}}))
+          .kind,
+      Outcome::skip);
 }
 
 // The probes that passed before one hung are not the verdict: the rest never ran.

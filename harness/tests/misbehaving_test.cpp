@@ -142,8 +142,8 @@ TEST(Misbehaving, AHangInTheIsolationProbesEndsThemAndIsTold) {
   const ChannelEntry &e = entry<Fault::hang_send>();
   const IsolationReport r = probe_isolation(e, ProbeOptions{.call_deadline = 500ms});
   EXPECT_NE(r.hang().find("in the isolation probe no-cross-talk, sender A was still in the channel "
-                        "1.5 s after it started, though each of its calls has a deadline of "
-                        "0.5 s: killed"),
+                          "1.5 s after it started, though each of its calls has a deadline of "
+                          "0.5 s: killed"),
             std::string::npos)
       << r.hang();
   ASSERT_EQ(r.probes.size(), kProbes.size());
