@@ -34,6 +34,7 @@ struct Arena::Record {
 struct alignas(kCacheLine) Arena::Log {
   std::atomic<std::uint32_t> count{0};    ///< records begun; the release in begin publishes them
   std::atomic<std::uint32_t> overflow{0}; ///< 1 once begin found the log full
+  std::atomic<std::int64_t> out_of_time{0}; ///< when the actor stopped for the case deadline
 
   /// The address of record `i` of `actor` in the mapping of `a`.
   static std::byte *record_at(const Arena &a, std::uint32_t actor, std::uint32_t i) noexcept {
@@ -155,6 +156,21 @@ std::optional<Arena::LastCall> Arena::last_call(std::uint32_t actor) const noexc
     c.ret = r.ret;
   }
   return c;
+}
+
+void Arena::ran_out_of_time(std::uint32_t actor) noexcept {
+  std::int64_t none = 0;
+  // Relaxed is enough since it is read only once the actor has exited or been joined.
+  log(actor)->out_of_time.compare_exchange_strong(none, now_ns(), std::memory_order_relaxed);
+}
+
+std::optional<std::int64_t> Arena::out_of_time() const noexcept {
+  std::optional<std::int64_t> first;
+  // Relaxed is enough since the actors have exited or been joined (waitpid or join orders it).
+  for (std::uint32_t a = 0; a < actors_; ++a)
+    if (const std::int64_t t = log(a)->out_of_time.load(std::memory_order_relaxed); t != 0)
+      first = first ? std::min(*first, t) : t;
+  return first;
 }
 
 bool Arena::overflowed() const noexcept {

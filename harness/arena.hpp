@@ -53,6 +53,13 @@ public:
   /// process while the actor runs (a watchdog's view; the history is read after the run).
   std::optional<LastCall> last_call(std::uint32_t actor) const noexcept;
 
+  /// Records that `actor` stopped because the case deadline had passed (the harness's limit on
+  /// the case, not an answer of the channel), now; the first such time of each actor is kept.
+  void ran_out_of_time(std::uint32_t actor) noexcept;
+  /// The earliest time an actor stopped for the case deadline, or nothing when none did: the
+  /// history after it is cut short by the harness (meta "cut_ns").
+  std::optional<std::int64_t> out_of_time() const noexcept;
+
   /// True when some actor's log overflowed; `overflow_text` says which.
   bool overflowed() const noexcept;
   std::string overflow_text() const;

@@ -160,6 +160,15 @@ struct Actor {
   bool reg;
   bool may_crash; ///< process mode: the crash plan applies
 
+  /// Whether the case deadline has passed: the actor then stops, and says so (the history is
+  /// cut short by the harness, not ended by the channel: meta "cut_ns").
+  bool out_of_time() const {
+    if (Clock::now() < deadline)
+      return false;
+    arena.ran_out_of_time(index);
+    return true;
+  }
+
   bool crash_here(std::uint32_t op) const {
     return may_crash && w.crash_actor && *w.crash_actor == index && w.crash_at == op;
   }
@@ -220,7 +229,7 @@ Status try_send_until_done(const Actor &a, AnySender &s, std::span<const std::by
     const Status st = s.try_send(msg);
     a.after_call(op);
     const bool again = st.result == Result::full || st.result == Result::timeout;
-    if (!again || Clock::now() >= a.deadline) {
+    if (!again || a.out_of_time()) {
       a.arena.end(a.index, slot, to_res(st.result));
       return st;
     }
@@ -241,6 +250,8 @@ int run_sender(const Actor &a, AnySender &s, std::size_t max) {
   std::uint64_t retry_budget = 2 * std::uint64_t{a.w.messages} + 64;
   std::uint32_t op = 0;
   for (std::uint64_t seq = 0; seq < a.w.messages; ++seq, ++op) {
+    if (a.out_of_time())
+      return 0; // a slow machine, or a peer the channel let hang: the specs judge which
     const std::size_t len = std::clamp<std::size_t>(
         a.w.size_of(seq), spec::kMinMessageSize, std::max<std::size_t>(max, spec::kMinMessageSize));
     spec::encode(producer, seq, len, buf);
@@ -262,10 +273,14 @@ int run_sender(const Actor &a, AnySender &s, std::size_t max) {
     a.after_recorded(op);
     if (st.ok())
       pause_us(a.w.pace_us);
-    else if (!(short_one && st.result == Result::timeout) || Clock::now() >= a.deadline)
+    else if (st.result == Result::timeout && a.out_of_time())
+      return 0; // the case deadline passed: given with the call, or during it
+    else if (!(short_one && st.result == Result::timeout))
       return 0; // recorded; the specs judge what it means
     // A short deadline that passed: the message is given up, the next one goes out.
   }
+  if (a.out_of_time())
+    return 0;
   a.before_call(op);
   if (a.reg) { // a register history has writes and reads only
     s.close();
@@ -308,7 +323,7 @@ int run_receiver(const Actor &a, AnyReceiver &r, std::size_t max) {
         a.arena.cancel(a.index, slot);
       }
       a.after_recorded(op);
-      if (Clock::now() >= a.deadline)
+      if (a.out_of_time())
         return 0;
       if (a.w.try_ops)
         backoff(spins);
@@ -318,6 +333,8 @@ int run_receiver(const Actor &a, AnyReceiver &r, std::size_t max) {
     if (!st.ok()) {
       a.arena.end(a.index, slot, to_res(st.result));
       a.after_recorded(op);
+      if (st.result == Result::timeout)
+        (void)a.out_of_time(); // the call had the case deadline: the case ran out of time
       return 0;
     }
     if (st.size > max) { // never read: past the claimed maximum, perhaps past the buffer
@@ -338,6 +355,8 @@ int run_receiver(const Actor &a, AnyReceiver &r, std::size_t max) {
     a.after_recorded(op);
     if (a.reg && check.id && check.id->seq + 1 == a.w.messages)
       return 0; // saw the last write
+    if (a.out_of_time())
+      return 0;
   }
   return 0;
 }
@@ -489,6 +508,10 @@ public:
     describe_case(w_, entry_, o_, out_.history);
     if (stopped_ns_ != 0) // the pending calls count as blocked until the case was stopped
       out_.history.meta_numbers["end_ns"] = static_cast<double>(stopped_ns_);
+    if (const auto cut = arena_.out_of_time()) {
+      out_.out_of_time = true;
+      out_.history.meta_numbers["cut_ns"] = static_cast<double>(*cut);
+    }
     account_exits();
   }
 

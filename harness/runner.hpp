@@ -39,6 +39,9 @@ struct RunResult {
   spec::History history;
   std::vector<ChildExit> exits;         ///< process mode: one per actor; thread mode: the host
   bool hung = false;                    ///< the watchdog had to kill someone
+  /// An actor stopped because the case deadline passed (meta "cut_ns"): the harness, not the
+  /// channel, ended the case, so what was still in the channel is not owed (no-loss)
+  bool out_of_time = false;
   bool interrupted = false;             ///< the run was interrupted: nothing here is evidence
   std::optional<std::uint32_t> crashed; ///< actor killed by the crash plan, as planned
   std::string run_error;                ///< setup failure, arena overflow, an unexpected exit

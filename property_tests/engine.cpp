@@ -224,6 +224,7 @@ public:
       out.cells.push_back(s == harness::kIsolation ? isolation_cell() : cell(s));
     out.cases = cases_;
     out.longest = longest_;
+    out.out_of_time = out_of_time_;
     out.seconds = seconds_since(start_);
     return out;
   }
@@ -422,7 +423,7 @@ private:
   std::map<std::string, Tally> tally_;
   std::optional<SpecResult> isolation_;
   std::optional<Counterexample> abandoned_;
-  int cases_ = 0, broken_ = 0;
+  int cases_ = 0, broken_ = 0, out_of_time_ = 0;
   double probe_seconds_ = 0;
   std::uint32_t longest_ = 0;
   double long_seconds_ = 0; ///< time spent in long cases
@@ -486,8 +487,10 @@ void Campaign::round(std::uint64_t seed) {
     // lucky interleaving must not make the counterexample, which others replay.
     if (shrinking && !failing.empty() && !confirmed(w, failing))
       failing.clear();
-    if (!shrinking)
+    if (!shrinking) {
       tally_case(w, outcomes);
+      out_of_time_ += r.out_of_time;
+    }
     // Only a shrink candidate's failures were confirmed by further runs.
     const auto confirmed_specs = shrinking ? failing : std::vector<std::string>{};
     if (shrinking || !failing.empty())

@@ -79,6 +79,7 @@ struct CampaignResult {
   std::vector<SpecResult> cells; ///< one per judged spec
   int cases = 0;                 ///< generated cases run (shrinking not counted)
   std::uint32_t longest = 0;     ///< the most messages per sender of one case run
+  int out_of_time = 0;           ///< generated cases the harness stopped at the case deadline
   double seconds = 0;            ///< wall time, probes and shrinking included
 };
 

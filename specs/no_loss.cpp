@@ -3,7 +3,8 @@
 // before its process stopped, so k unreceived messages are a failure only when they outnumber
 // the pending receives; otherwise the verdict is unknown. Empty messages are counted the same
 // way. A history in which a receiver was killed on purpose (meta "crashed") is unknown: what
-// the receiver took with it cannot be observed.
+// the receiver took with it cannot be observed. So is one the harness cut short at the case
+// deadline (meta "cut_ns"), with messages still owed: they may have been in the channel.
 #include "no_loss.hpp"
 
 #include "catalog.hpp"
@@ -43,6 +44,13 @@ Verdict check_no_loss(const History &h, const Params &) {
   if (anon_lost != 0)
     what += fmt::format("{}{} of {} empty messages sent ok were never received",
                         what.empty() ? "" : "; ", anon_lost, index.anon_sent_ok);
+  // The harness stopped the case at its deadline (meta "cut_ns"): the receivers stopped before
+  // the channel was drained, so what they did not take may still have been in it.
+  if (const auto cut = h.meta_numbers.find("cut_ns"); cut != h.meta_numbers.end())
+    return Verdict::undecided(fmt::format(
+        "{}, but the case ran out of time before the channel was drained (meta \"cut_ns\"): "
+        "they may still have been in it",
+        what));
   if (missing <= index.pending_recvs)
     return Verdict::undecided(fmt::format(
         "{}, but {} receives never returned and may have taken them", what, index.pending_recvs));

@@ -108,9 +108,15 @@ void print_campaigns(std::FILE *out, const std::vector<Row> &rows, bool markdown
   for (const auto &row : rows) {
     if (row.result.cases == 0 && row.result.seconds == 0)
       continue; // a replay, or a channel the run never reached
-    fmt::print(out, "{}{}: {} cases in {:.1f} s; longest case {} messages per sender\n",
+    // A case the harness stopped at its deadline judged what it had (no-loss not at all).
+    const std::string cut = row.result.out_of_time == 0
+                                ? std::string()
+                                : fmt::format("; {} ran out of time (stopped at the case "
+                                              "deadline: --case-budget-ms gives them more)",
+                                              row.result.out_of_time);
+    fmt::print(out, "{}{}: {} cases in {:.1f} s; longest case {} messages per sender{}\n",
                markdown ? "- " : "", row.channel, row.result.cases, row.result.seconds,
-               row.result.longest);
+               row.result.longest, cut);
   }
 }
 
@@ -158,7 +164,8 @@ nlohmann::json to_json(const RunContext &ctx, const std::vector<Row> &rows) {
     campaigns.push_back({{"channel", row.channel},
                          {"cases", row.result.cases},
                          {"seconds", row.result.seconds},
-                         {"longest_case_messages", row.result.longest}});
+                         {"longest_case_messages", row.result.longest},
+                         {"cases_out_of_time", row.result.out_of_time}});
     for (const auto &r : row.result.cells) {
       nlohmann::json j{
           {"channel", r.channel},

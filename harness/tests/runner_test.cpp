@@ -1,9 +1,12 @@
 // Tests of the runner's early stop: a blocking receiver still waiting more than the bound after
 // every sender closed is stuck; anything short of that certainty is not. And a crash armed
-// inside a call lands there even when the channel has no perturbation point.
+// inside a call lands there even when the channel has no perturbation point. A case longer than
+// its deadline is cut short by the harness, never blamed on a correct channel.
 #include "harness/arena.hpp"
+#include "harness/judge.hpp"
 #include "harness/perturb_plan.hpp"
 #include "harness/process.hpp"
+#include "harness/registry.hpp"
 #include "harness/runner.hpp"
 
 #include <csignal>
@@ -74,6 +77,75 @@ TEST(StuckReceiver, IsNotStuckOnceTheCallReturned) {
   a.end(1, a.begin(1, spec::Op::recv), spec::Res::eof);
   std::this_thread::sleep_for(30ms);
   EXPECT_FALSE(stuck_receiver(one_to_one(), a, false, 0ms));
+}
+
+/// The outcomes of a run of `w` against `channel` with a case deadline of 200 ms.
+struct CutCase {
+  RunResult run;
+  std::vector<SpecOutcome> outcomes;
+};
+CutCase run_with_a_short_case_deadline(const char *channel, const Workload &w) {
+  const ChannelEntry *entry = find_channel(channel);
+  EXPECT_NE(entry, nullptr) << channel;
+  RunOptions o;
+  o.budget = 200ms;
+  o.per_message = 0us;
+  CutCase c{run_case(*entry, w, o), {}};
+  c.outcomes = judge(*entry, c.run, {"run", "no-loss", "deadline", "bounded-wait"});
+  return c;
+}
+
+// A register's writer and readers never wait, so nothing but the deadline stops them: without
+// the stop, 4 s of paced writes met the watchdog 3 s after the deadline and failed `run`.
+TEST(OutOfTime, ActorsStillBusyAtTheCaseDeadlineStopThereInsteadOfMeetingTheWatchdog) {
+  Workload w = one_to_one();
+  w.messages = 400;
+  w.pace_us = 10'000;
+  const CutCase c = run_with_a_short_case_deadline("shm-register", w);
+  EXPECT_TRUE(c.run.out_of_time);
+  EXPECT_FALSE(c.run.hung);
+  EXPECT_EQ(c.run.run_error, "");
+  EXPECT_TRUE(c.run.history.meta_numbers.contains("cut_ns"));
+  for (const auto &o : c.outcomes)
+    EXPECT_NE(o.kind, Outcome::fail) << o.spec << ": " << o.explanation;
+}
+
+// Every call gets a short deadline: the receiver's polls of the empty ring time out, and it
+// stopped at the case deadline while the paced sender went on filling the ring behind it.
+// Before the sender stopped there too, no-loss failed on the 128 messages it left.
+TEST(OutOfTime, SendersStopAtTheCaseDeadlineAsTheReceiversDo) {
+  Workload w = one_to_one();
+  w.messages = 400;
+  w.pace_us = 1000;
+  w.short_deadlines = 100;
+  w.deadline_seed = 1;
+  const CutCase c = run_with_a_short_case_deadline("shm-mpmc", w);
+  EXPECT_TRUE(c.run.out_of_time);
+  EXPECT_EQ(c.run.run_error, "");
+  for (const auto &o : c.outcomes)
+    EXPECT_NE(o.kind, Outcome::fail) << o.spec << ": " << o.explanation;
+}
+
+// The receiver sleeps through the deadline, takes one message and stops: the rest were still in
+// the channel when the harness cut the case, and no-loss does not call them lost.
+TEST(OutOfTime, MessagesLeftInTheChannelAtTheCutAreNotCalledLost) {
+  Workload w = one_to_one();
+  w.messages = 400;
+  w.pace_us = 1000;
+  w.short_deadlines = 100;
+  w.deadline_seed = 1;
+  w.stall_actor = 1;
+  w.stall_at = 5;
+  w.stall_ms = 300;
+  const CutCase c = run_with_a_short_case_deadline("shm-mpmc", w);
+  EXPECT_TRUE(c.run.out_of_time);
+  EXPECT_EQ(c.run.run_error, "");
+  for (const auto &o : c.outcomes) {
+    EXPECT_NE(o.kind, Outcome::fail) << o.spec << ": " << o.explanation;
+    if (o.spec == "no-loss") {
+      EXPECT_NE(o.explanation.find("ran out of time"), std::string::npos) << o.explanation;
+    }
+  }
 }
 
 TEST(CrashInside, LandsInACallWithoutPerturbationPointsOnTheTimer) {
