@@ -32,8 +32,8 @@ struct Arena::Record {
 /// its records never share a line with the count the watchdog polls), followed in the mapping
 /// by `capacity` Records, each its own object at a computed offset.
 struct alignas(kCacheLine) Arena::Log {
-  std::atomic<std::uint32_t> count{0};    ///< records begun; the release in begin publishes them
-  std::atomic<std::uint32_t> overflow{0}; ///< 1 once begin found the log full
+  std::atomic<std::uint32_t> count{0};      ///< records begun; the release in begin publishes them
+  std::atomic<std::uint32_t> overflow{0};   ///< 1 once begin found the log full
   std::atomic<std::int64_t> out_of_time{0}; ///< when the actor stopped for the case deadline
 
   /// The address of record `i` of `actor` in the mapping of `a`.

@@ -37,8 +37,8 @@ struct RunOptions {
 /// A RunResult is what one case produced.
 struct RunResult {
   spec::History history;
-  std::vector<ChildExit> exits;         ///< process mode: one per actor; thread mode: the host
-  bool hung = false;                    ///< the watchdog had to kill someone
+  std::vector<ChildExit> exits; ///< process mode: one per actor; thread mode: the host
+  bool hung = false;            ///< the watchdog had to kill someone
   /// An actor stopped because the case deadline passed (meta "cut_ns"): the harness, not the
   /// channel, ended the case, so what was still in the channel is not owed (no-loss)
   bool out_of_time = false;
