@@ -8,6 +8,7 @@
 #include "workload.hpp"
 
 #include "ipcverify/any_channel.hpp"
+#include "ipcverify/plugin.hpp"
 #include "specs/history.hpp"
 
 #include <chrono>
@@ -19,6 +20,14 @@ namespace ipcv::harness {
 
 class Arena;
 
+/// How many times slower a case runs in this build: ThreadSanitizer instruments every access
+/// and takes a lock per atomic operation (a long case ran about 8 times slower in thread mode);
+/// ASan with UBSan, built at -O0, about 3.
+inline constexpr int kSanitizerSlowdown =
+    this_build().sanitizer == Sanitizer::thread    ? 8
+    : this_build().sanitizer == Sanitizer::address ? 3
+                                                   : 1;
+
 /// RunOptions bound one case.
 struct RunOptions {
   Mode mode = Mode::process;
@@ -28,8 +37,9 @@ struct RunOptions {
   std::chrono::milliseconds bound{1000};
   /// How late a call may return after its deadline (the deadline spec), into the meta line.
   std::chrono::milliseconds slack{100};
-  /// Added to the case deadline per message of the case (long cases need the time).
-  std::chrono::microseconds per_message{50};
+  /// Added to the case deadline per message of the case (long cases need the time): 50 µs,
+  /// times the slowdown of this build's sanitizer (kSanitizerSlowdown).
+  std::chrono::microseconds per_message{50 * kSanitizerSlowdown};
   /// How long a call into the channel in this process (prepare, destroy, ...) may take.
   std::chrono::milliseconds parent_call_limit = kParentCallLimit;
 };

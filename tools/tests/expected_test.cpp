@@ -41,10 +41,12 @@ std::string finding(const std::string &spec, const std::string &channel = "fixtu
 }
 
 /// A short campaign of the lossy channel over no-loss (which it breaks at once) and fifo
-/// (which it keeps), with these extra arguments.
+/// (which it keeps), with these extra arguments. No long case: one of 70 000 messages took the
+/// whole budget of a ThreadSanitizer build beside other tests, and ran out of time unjudged.
 Outcome run_lossy(const std::string &args) {
   return shell(std::string(IPCVERIFY_BIN) + " run --plugin " + FIXTURE_PLUGIN_LOSSY +
-               " --channel fixture-lossy --spec no-loss --spec fifo --time-budget 4 --seed 7 " +
+               " --channel fixture-lossy --spec no-loss --spec fifo --time-budget 4 --seed 7 "
+                                             "--max-messages 0 " +
                args);
 }
 
