@@ -23,10 +23,9 @@ class Arena;
 /// How many times slower a case runs in this build: ThreadSanitizer instruments every access
 /// and takes a lock per atomic operation (a long case ran about 8 times slower in thread mode);
 /// ASan with UBSan, built at -O0, about 3.
-inline constexpr int kSanitizerSlowdown =
-    this_build().sanitizer == Sanitizer::thread    ? 8
-    : this_build().sanitizer == Sanitizer::address ? 3
-                                                   : 1;
+inline constexpr int kSanitizerSlowdown = this_build().sanitizer == Sanitizer::thread    ? 8
+                                          : this_build().sanitizer == Sanitizer::address ? 3
+                                                                                         : 1;
 
 /// RunOptions bound one case.
 struct RunOptions {

@@ -46,7 +46,7 @@ std::string finding(const std::string &spec, const std::string &channel = "fixtu
 Outcome run_lossy(const std::string &args) {
   return shell(std::string(IPCVERIFY_BIN) + " run --plugin " + FIXTURE_PLUGIN_LOSSY +
                " --channel fixture-lossy --spec no-loss --spec fifo --time-budget 4 --seed 7 "
-                                             "--max-messages 0 " +
+               "--max-messages 0 " +
                args);
 }
 
