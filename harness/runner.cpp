@@ -156,6 +156,7 @@ struct Actor {
   const Workload &w;
   std::uint32_t index;
   Arena &arena;
+  Board &board;
   Deadline deadline;
   bool reg;
   bool may_crash; ///< process mode: the crash plan applies
@@ -172,12 +173,14 @@ struct Actor {
   bool crash_here(std::uint32_t op) const {
     return may_crash && w.crash_actor && *w.crash_actor == index && w.crash_at == op;
   }
-  /// Before the call: the planned stall, then crash now (before) or arm a crash inside the
-  /// call: at the channel's next perturbation point, or on a timer of up to 200 µs (from the
-  /// workload, so a replay aims at the same moment).
-  void before_call(std::uint32_t op) const {
+  /// Before the call: the planned stall, the harness's perturbation point `point` (where a plan
+  /// may hold the actor), then crash now (before) or arm a crash inside the call: at the
+  /// channel's next perturbation point, or on a timer of up to 200 µs (from the workload, so a
+  /// replay aims at the same moment).
+  void before_call(std::uint32_t op, const char *point) const {
     if (w.stall_actor && *w.stall_actor == index && w.stall_at == op)
       pause_us(w.stall_ms * 1000);
+    before_harness_call(point);
     if (!crash_here(op) || w.crash_when == CrashAt::after)
       return;
     if (w.crash_when == CrashAt::before)
@@ -190,6 +193,15 @@ struct Actor {
   void after_call(std::uint32_t op) const {
     if (crash_here(op) && w.crash_when == CrashAt::inside && crash_still_armed())
       ::raise(SIGKILL);
+  }
+  /// The board's view of a call into the channel: entered, and returned (`idle`: it answered
+  /// empty, full or timeout, so the actor polls or waits in vain).
+  void entering(Deadline d) const {
+    holds_within(d);
+    board.enter_call(index);
+  }
+  void left(Result r) const {
+    board.leave_call(index, r == Result::empty || r == Result::full || r == Result::timeout);
   }
   /// Once the call's return is recorded: the crash planned right after it (after a close, the
   /// process dies having closed cleanly).
@@ -226,7 +238,9 @@ Status try_send_until_done(const Actor &a, AnySender &s, std::span<const std::by
   for (;;) {
     auto slot =
         a.arena.begin(a.index, kind, &id, static_cast<std::uint32_t>(msg.size()), Arena::now_ns());
+    a.entering(Clock::now());
     const Status st = s.try_send(msg);
+    a.left(st.result);
     a.after_call(op);
     const bool again = st.result == Result::full || st.result == Result::timeout;
     if (!again || a.out_of_time()) {
@@ -257,7 +271,7 @@ int run_sender(const Actor &a, AnySender &s, std::size_t max) {
     spec::encode(producer, seq, len, buf);
     const spec::MsgId id{producer, seq};
     const std::span<const std::byte> msg(buf.data(), len);
-    a.before_call(op);
+    a.before_call(op, a.reg ? "harness.write" : "harness.send");
     Status st;
     bool short_one = false;
     if (a.w.try_ops) {
@@ -266,7 +280,9 @@ int run_sender(const Actor &a, AnySender &s, std::size_t max) {
       const Deadline d = a.call_deadline(op, short_one);
       auto slot = a.arena.begin(a.index, a.reg ? Op::write : Op::send, &id,
                                 static_cast<std::uint32_t>(len), ns_of(d));
+      a.entering(d);
       st = s.send(msg, d);
+      a.left(st.result);
       a.after_call(op);
       a.arena.end(a.index, slot, to_res(st.result));
     }
@@ -281,15 +297,18 @@ int run_sender(const Actor &a, AnySender &s, std::size_t max) {
   }
   if (a.out_of_time())
     return 0;
-  a.before_call(op);
+  a.before_call(op, "harness.close");
+  a.entering(Clock::now() + std::chrono::milliseconds(100)); // close is not to wait
   if (a.reg) { // a register history has writes and reads only
     s.close();
+    a.left(Result::ok);
     a.after_call(op);
     a.after_recorded(op);
     return 0;
   }
   auto slot = a.arena.begin(a.index, Op::close);
   s.close();
+  a.left(Result::ok);
   a.after_call(op);
   a.arena.end(a.index, slot, Res::ok);
   a.after_recorded(op);
@@ -306,12 +325,14 @@ int run_receiver(const Actor &a, AnyReceiver &r, std::size_t max) {
   std::uint32_t op = 0;
   std::uint32_t spins = 0;
   for (std::uint64_t reads = 0; reads < max_reads; ++reads, ++op) {
-    a.before_call(op);
+    a.before_call(op, a.reg ? "harness.read" : "harness.recv");
     bool short_one = false;
     const Deadline d = a.w.try_ops ? Deadline{} : a.call_deadline(op, short_one);
     auto slot = a.arena.begin(a.index, a.reg ? Op::read : Op::recv, nullptr, 0,
                               a.w.try_ops ? Arena::now_ns() : ns_of(d));
+    a.entering(a.w.try_ops ? Clock::now() : d);
     RecvStatus st = a.w.try_ops ? r.try_recv(buf) : r.recv(buf, d);
+    a.left(st.result);
     a.after_call(op);
     const bool idle =
         st.result == Result::empty || (st.result == Result::timeout && (a.w.try_ops || short_one));
@@ -480,9 +501,10 @@ public:
   CaseRun(const ChannelEntry &entry, const Workload &w, const RunOptions &o, AnyInstance &inst,
           RunResult &out)
       : entry_(entry), w_(w), o_(o), inst_(inst), out_(out),
-        arena_(w.actors(), arena_capacity(w, out.is_register)), notes_(w.actors() + 1),
-        start_(w.actors()), deadline_(Clock::now() + o.budget +
-                                      o.per_message * (std::uint64_t{w.senders} * w.messages)),
+        arena_(w.actors(), arena_capacity(w, out.is_register)), board_(w.actors()),
+        notes_(w.actors() + 1), start_(w.actors()),
+        deadline_(Clock::now() + o.budget +
+                  o.per_message * (std::uint64_t{w.senders} * w.messages)),
         processes_(o.mode == Mode::process) {}
 
   void run() {
@@ -520,12 +542,14 @@ private:
   int body(std::uint32_t i, AnySender *s, AnyReceiver *r) {
     tls_note = notes_.slot(i);
     place(w_, i);
-    Actor a{w_, i, arena_, deadline_, out_.is_register, processes_};
+    Actor a{w_, i, arena_, board_, deadline_, out_.is_register, processes_};
+    board_.start(i);
     if (!start_.arrive_and_wait(deadline_))
       return kExitBarrier;
-    install_perturbation(w_.perturb, w_.perturb_seed, i);
+    install_perturbation(w_.perturb, w_.perturb_seed, i, &board_, processes_);
     const std::size_t max = entry_.claims.max_message;
     const int rc = s ? run_sender(a, *s, max) : run_receiver(a, *r, max);
+    board_.finish(i);
     remove_perturbation();
     return rc;
   }
@@ -647,6 +671,7 @@ private:
   AnyInstance &inst_;
   RunResult &out_;
   Arena arena_;
+  Board board_;
   Notes notes_;
   Barrier start_;
   const Deadline deadline_;

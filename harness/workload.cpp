@@ -86,7 +86,7 @@ std::optional<Workload> parse_workload(const std::string &text, std::string &err
     else if (key == "pt") {
       auto colon = val.find(':');
       unsigned level = 0;
-      ok = colon != std::string_view::npos && number(val.substr(0, colon), level) && level <= 2 &&
+      ok = colon != std::string_view::npos && number(val.substr(0, colon), level) && level <= 3 &&
            number(val.substr(colon + 1), w.perturb_seed);
       w.perturb = static_cast<std::uint8_t>(level);
     } else if (key == "dl") {

@@ -32,7 +32,9 @@ struct Workload {
   std::vector<std::uint32_t> sizes; ///< cycled over a sender's messages; empty: 16 bytes
   bool try_ops = false;             ///< try_send/try_recv in a retry loop instead of blocking
   std::uint32_t pace_us = 0;        ///< pause between a sender's messages
-  std::uint8_t perturb = 0;         ///< 0 none, 1 yields, 2 yields, spins and short sleeps
+  /// 0 none, 1 yields, 2 yields, spins and short sleeps, 3 as 2 with holds at hot points
+  /// (perturb_plan.hpp)
+  std::uint8_t perturb = 0;
   std::uint64_t perturb_seed = 0;
   Placement placement = Placement::any;
   /// Stall: actor `stall_actor` (senders first) stops for `stall_ms` before its `stall_at`-th
