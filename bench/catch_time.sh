@@ -6,6 +6,7 @@
 # replays reproduced, and the share of attempts that failed again. A benchmark, not a test.
 #
 #   bench/catch_time.sh [BUILD_DIR] [SEEDS] [MODE]      (defaults: build 5 process)
+#   ONLY="faulty-drop faulty-dup" bench/catch_time.sh   (those fixtures only)
 #
 # faulty-relaxed-publish is caught only by a ThreadSanitizer build in thread mode
 # (bench/catch_time.sh build-tsan 9 thread); crash and long-case fixtures need process mode.
@@ -32,6 +33,15 @@ FIXTURES=(
   "faulty-torn-register register any"
   "faulty-relaxed-publish race-free tsan-thread"
 )
+
+# ONLY="faulty-drop faulty-close-race" measures those fixtures alone.
+if [ -n "${ONLY:-}" ]; then
+  kept=()
+  for entry in "${FIXTURES[@]}"; do
+    for f in $ONLY; do [ "${entry%% *}" = "$f" ] && kept+=("$entry"); done
+  done
+  FIXTURES=("${kept[@]}")
+fi
 
 status=0
 printf "%-24s %-15s %-8s %-12s %-9s %s\n" fixture spec median replayed attempts "runs (s)"

@@ -46,6 +46,8 @@ public:
                                 bool processes) noexcept;
 
   std::uint32_t actors() const noexcept { return actors_; }
+  /// Holds made by every actor so far (read once they have exited or been joined).
+  std::uint32_t holds() const noexcept;
 
 private:
   struct Slot; // one cache line per actor (perturb_plan.cpp)

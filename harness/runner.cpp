@@ -530,6 +530,7 @@ public:
     describe_case(w_, entry_, o_, out_.history);
     if (stopped_ns_ != 0) // the pending calls count as blocked until the case was stopped
       out_.history.meta_numbers["end_ns"] = static_cast<double>(stopped_ns_);
+    out_.holds = board_.holds();
     if (const auto cut = arena_.out_of_time()) {
       out_.out_of_time = true;
       out_.history.meta_numbers["cut_ns"] = static_cast<double>(*cut);

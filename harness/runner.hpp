@@ -51,7 +51,8 @@ struct RunResult {
   /// An actor stopped because the case deadline passed (meta "cut_ns"): the harness, not the
   /// channel, ended the case, so what was still in the channel is not owed (no-loss)
   bool out_of_time = false;
-  bool interrupted = false;             ///< the run was interrupted: nothing here is evidence
+  std::uint32_t holds = 0;  ///< holds the perturbation plan made (level 3, perturb_plan.hpp)
+  bool interrupted = false; ///< the run was interrupted: nothing here is evidence
   std::optional<std::uint32_t> crashed; ///< actor killed by the crash plan, as planned
   std::string run_error;                ///< setup failure, arena overflow, an unexpected exit
   std::string race_report; ///< a ThreadSanitizer build: the first race report of the case

@@ -36,25 +36,41 @@ int wait_fd(int fd, short events, Deadline d) noexcept {
   }
 }
 
+namespace {
+/// The state letter of the stat file at `path`, or '\0' when it cannot be read.
+char stat_state(const char *path) noexcept {
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return '\0';
+  char buf[512];
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0)
+    return '\0';
+  buf[n] = '\0';
+  const char *paren = std::strrchr(buf, ')'); // comm may contain spaces and parentheses
+  if (paren == nullptr || paren[1] == '\0' || paren[2] == '\0')
+    return '\0';
+  return paren[2];
+}
+} // namespace
+
 bool process_alive(pid_t pid) noexcept {
   if (pid <= 0)
     return false;
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return false;
-  char buf[512];
-  ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  if (n <= 0)
-    return false;
-  buf[n] = '\0';
-  const char *paren = std::strrchr(buf, ')'); // comm may contain spaces and parentheses
-  if (paren == nullptr || paren[1] == '\0' || paren[2] == '\0')
-    return false;
-  char state = paren[2];
-  return state != 'Z' && state != 'X' && state != 'x';
+  const char state = stat_state(path);
+  return state != '\0' && state != 'Z' && state != 'X' && state != 'x';
+}
+
+char thread_state(pid_t pid, pid_t tid) noexcept {
+  if (pid <= 0 || tid <= 0)
+    return '\0';
+  char path[80];
+  std::snprintf(path, sizeof path, "/proc/%d/task/%d/stat", static_cast<int>(pid),
+                static_cast<int>(tid));
+  return stat_state(path);
 }
 
 ssize_t write_nosigpipe(int fd, const void *buf, std::size_t n) noexcept {

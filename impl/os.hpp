@@ -18,6 +18,11 @@ int wait_fd(int fd, short events, Deadline d) noexcept;
 /// True while process `pid` exists and is not a zombie (a dead child not yet reaped).
 bool process_alive(pid_t pid) noexcept;
 
+/// The scheduler's state letter of thread `tid` of process `pid` (/proc/PID/task/TID/stat:
+/// 'R' running or runnable, 'S' or 'D' asleep in the kernel, 'Z' a zombie, ...), or '\0'
+/// when it is gone.
+char thread_state(pid_t pid, pid_t tid) noexcept;
+
 /// write(2) with SIGPIPE blocked for this thread only; a broken pipe shows as -1 / EPIPE and
 /// no signal stays pending. The process's signal dispositions are left alone.
 ssize_t write_nosigpipe(int fd, const void *buf, std::size_t n) noexcept;

@@ -364,10 +364,13 @@ private:
       int runs = 0;
       // Keeps `w` as the counterexample when it did better than the best so far (more
       // reproductions per run); true once it is good enough to stop looking.
+      // `ties`: as good as the best so far is enough.
       const auto consider = [&](const harness::Workload &w, const SpecOutcome &f,
-                                std::pair<int, int> rate, bool cut, std::string note) {
+                                std::pair<int, int> rate, bool cut, std::string note,
+                                bool ties = false) {
         runs += rate.second;
-        if (best && rate.first * best_rate.second <= best_rate.first * rate.second)
+        const auto mine = rate.first * best_rate.second, theirs = best_rate.first * rate.second;
+        if (best && (ties ? mine < theirs : mine <= theirs))
           return false;
         best.emplace(w, f.explanation, f.timeline, cut);
         best->note = std::move(note);
@@ -397,8 +400,14 @@ private:
         if (good)
           break;
       }
-      if (best && !good && best->workload.perturb != 3 && time_left() &&
-          harness::interrupted() == 0)
+      // Even one that broke the claim in each of its check runs may lean on timing that a
+      // replay in a new process does not have (m=9 in a queue of 8 on one core broke no-loss 9
+      // of 9 times in the campaign and 37 of 50 in replays): held, it does not, so a held
+      // version that does as well is kept instead.
+      // Not a long case: holding at each of its messages would take seconds per run.
+      if (best && best->workload.perturb != 3 &&
+          std::uint64_t{best->workload.senders} * best->workload.messages <= kMostHeld &&
+          time_left() && harness::interrupted() == 0)
         harden(Counterexample(*best), out.spec, consider); // a copy: consider replaces best
       if (!best)                                           // interrupted before any check
         best.emplace(shrunk.workload, out.explanation, out.timeline, shrink_cut);
@@ -410,26 +419,41 @@ private:
     }
   }
 
-  /// The counterexample `cx` with holds at its hot points (level 3, its seed, or seed 1 when it
-  /// had no plan): offered to `consider` with its rate when it breaks `spec` at all.
+  /// The most messages (senders × messages per sender) of a workload hardened with holds.
+  static constexpr std::uint64_t kMostHeld = 1024;
+
+  /// The counterexample `cx` with holds at its hot points (level 3), under its own plan's seed
+  /// first, then under others, since the seed decides which actors hold where: the first that
+  /// breaks `spec` in 9 of 10 runs, and held on its first, is offered to `consider` (as good
+  /// as the best so far wins; ties go to it, since holds do not lean on timing), else nothing.
+  /// A seed that does not break the claim, or makes no hold, on its first run costs that run.
   template <class Consider>
   void harden(const Counterexample &cx, const std::string &spec, Consider &consider) {
+    constexpr int kSeeds = 12;
     harness::Workload held = cx.workload;
     held.perturb = 3;
-    if (held.perturb_seed == 0)
-      held.perturb_seed = 1;
-    const harness::RunResult r = harness::run_case(entry_, held, run_opts_);
-    if (r.interrupted)
+    const std::uint64_t first = cx.workload.perturb_seed == 0 ? 1 : cx.workload.perturb_seed;
+    for (int k = 0; k < kSeeds && time_left() && harness::interrupted() == 0; ++k) {
+      held.perturb_seed = (first + static_cast<std::uint64_t>(k) * 0x9e3779b9ULL) % (1u << 30);
+      if (held.perturb_seed == 0)
+        held.perturb_seed = 1;
+      const harness::RunResult r = harness::run_case(entry_, held, run_opts_);
+      if (r.interrupted)
+        return;
+      const SpecOutcome f = harness::judge(entry_, r, {spec}).front();
+      if (f.kind != Outcome::fail || r.holds == 0) // no hold: as timing-bound as without
+        continue;
+      auto rate = reproductions(held, spec, 9, 8); // with the run above: 9 of 10
+      ++rate.first;
+      ++rate.second;
+      if (rate.first < 9)
+        continue;
+      consider(held, f, rate, cx.shrink_cut,
+               "the shrunk workload with holds at its hot points (pt=3), which do not lean on "
+               "timing",
+               true);
       return;
-    const SpecOutcome f = harness::judge(entry_, r, {spec}).front();
-    if (f.kind != Outcome::fail)
-      return;
-    auto rate = reproductions(held, spec, 9, 8); // with the run above: 9 of 10
-    ++rate.first;
-    ++rate.second;
-    consider(held, f, rate, cx.shrink_cut,
-             "the shrunk workload reproduced less often; this is it with holds at its hot points "
-             "(pt=3), which reproduced more often");
+    }
   }
 
   /// Which of `n` chained failures to check, smallest first: the last three, then back in
