@@ -32,9 +32,11 @@ struct Arena::Record {
 /// its records never share a line with the count the watchdog polls), followed in the mapping
 /// by `capacity` Records, each its own object at a computed offset.
 struct alignas(kCacheLine) Arena::Log {
-  std::atomic<std::uint32_t> count{0};      ///< records begun; the release in begin publishes them
-  std::atomic<std::uint32_t> overflow{0};   ///< 1 once begin found the log full
-  std::atomic<std::int64_t> out_of_time{0}; ///< when the actor stopped for the case deadline
+  std::atomic<std::uint32_t> count{0};       ///< records begun; the release in begin publishes them
+  std::atomic<std::uint32_t> overflow{0};    ///< 1 once begin found the log full
+  std::atomic<std::int64_t> out_of_time{0};  ///< when the actor stopped for the case deadline
+  std::atomic<std::uint32_t> sends_ok{0};    ///< sends of this actor that returned ok
+  std::atomic<std::uint32_t> receives_ok{0}; ///< receives of this actor that returned ok
 
   /// The address of record `i` of `actor` in the mapping of `a`.
   static std::byte *record_at(const Arena &a, std::uint32_t actor, std::uint32_t i) noexcept {
@@ -124,6 +126,13 @@ void Arena::end(std::uint32_t actor, Slot slot, spec::Res res, const spec::MsgId
   if (msg != nullptr || r.op != static_cast<std::uint8_t>(spec::Op::send))
     r.len = len;
   r.intact = intact;
+  // Relaxed is enough since the counts are a watchdog's estimate (arena.hpp), each bumped
+  // only by this actor once the return time above is written.
+  Log *l = log(actor);
+  if (res == spec::Res::ok && r.op == static_cast<std::uint8_t>(spec::Op::send))
+    l->sends_ok.fetch_add(1, std::memory_order_relaxed);
+  else if (res == spec::Res::ok && r.op == static_cast<std::uint8_t>(spec::Op::recv))
+    l->receives_ok.fetch_add(1, std::memory_order_relaxed);
   // SYNC POINT WRITE: arena completion — without release, a reader could see done=1 with the
   // return time or result of the call still unwritten.
   r.done.store(1, std::memory_order_release);
@@ -156,6 +165,20 @@ std::optional<Arena::LastCall> Arena::last_call(std::uint32_t actor) const noexc
     c.ret = r.ret;
   }
   return c;
+}
+
+std::uint64_t Arena::sends_ok() const noexcept {
+  std::uint64_t n = 0;
+  for (std::uint32_t a = 0; a < actors_; ++a)
+    n += log(a)->sends_ok.load(std::memory_order_relaxed);
+  return n;
+}
+
+std::uint64_t Arena::receives_ok() const noexcept {
+  std::uint64_t n = 0;
+  for (std::uint32_t a = 0; a < actors_; ++a)
+    n += log(a)->receives_ok.load(std::memory_order_relaxed);
+  return n;
 }
 
 void Arena::ran_out_of_time(std::uint32_t actor) noexcept {

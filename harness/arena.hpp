@@ -60,6 +60,12 @@ public:
   /// history after it is cut short by the harness (meta "cut_ns").
   std::optional<std::int64_t> out_of_time() const noexcept;
 
+  /// Sends that returned ok, and receives that returned ok, of every actor so far: safe to
+  /// read while the actors run (a watchdog's view). A send is counted once its return is
+  /// recorded, so a count read at time t counts only sends that had returned by t.
+  std::uint64_t sends_ok() const noexcept;
+  std::uint64_t receives_ok() const noexcept;
+
   /// True when some actor's log overflowed; `overflow_text` says which.
   bool overflowed() const noexcept;
   std::string overflow_text() const;

@@ -454,6 +454,42 @@ std::optional<std::string> stuck_receiver(const Workload &w, const Arena &arena,
   return std::nullopt;
 }
 
+void SendsOverTime::sample(std::int64_t now_ns, std::uint64_t sends_ok) {
+  // The first look at each count is kept: by then that many had returned.
+  if (looks_.empty() || looks_.back().second != sends_ok)
+    looks_.emplace_back(now_ns, sends_ok);
+}
+
+std::uint64_t SendsOverTime::by(std::int64_t t_ns) const {
+  // The latest look at or before t: the count then had certainly returned by t.
+  auto it = std::upper_bound(looks_.begin(), looks_.end(), t_ns,
+                             [](std::int64_t t, const auto &look) { return t < look.first; });
+  return it == looks_.begin() ? 0 : std::prev(it)->second;
+}
+
+std::optional<std::string> receiver_beside_a_message(const Workload &w, const Arena &arena,
+                                                     bool lossless, std::chrono::milliseconds bound,
+                                                     const SendsOverTime &sends) {
+  if (!lossless || w.try_ops || w.crash_actor)
+    return std::nullopt;
+  const std::int64_t now = Arena::now_ns();
+  const std::int64_t from =
+      now - std::chrono::nanoseconds(bound + std::chrono::milliseconds(10)).count();
+  const std::uint64_t sent = sends.by(from), received = arena.receives_ok();
+  if (sent <= received)
+    return std::nullopt;
+  for (std::uint32_t i = w.senders; i < w.actors(); ++i) {
+    const auto c = arena.last_call(i);
+    if (!c || c->op != Op::recv || !c->pending || c->call > from)
+      continue;
+    return fmt::format("{} was still blocked in recv {:.2f} s after a message it could take was "
+                       "sent ({} had been sent ok by then, {} have been received since the "
+                       "start); the case was stopped there",
+                       actor_name(w, i), static_cast<double>(now - from) / 1e9, sent, received);
+  }
+  return std::nullopt;
+}
+
 std::string actor_name(const Workload &w, std::uint32_t actor) {
   return actor < w.senders ? fmt::format("sender {}", actor + 1)
                            : fmt::format("receiver {}", actor - w.senders + 1);
@@ -513,7 +549,13 @@ public:
             entry_.name, "detach", [&] { inst_.detach(); }, o_.parent_call_limit))
       add_error(*why);
     out_.exits = reap(pids, deadline_ + kGrace, [&] {
-      if (auto stuck = stuck_receiver(w_, arena_, out_.is_register, o_.bound)) {
+      const std::uint64_t sent = arena_.sends_ok(); // read first: returned before the stamp
+      sends_.sample(Arena::now_ns(), sent);
+      auto stuck = stuck_receiver(w_, arena_, out_.is_register, o_.bound);
+      if (!stuck && !out_.is_register)
+        stuck = receiver_beside_a_message(w_, arena_, entry_.claims.promises("no-loss"), o_.bound,
+                                          sends_);
+      if (stuck) {
         stopped_ns_ = Arena::now_ns();
         out_.hang_note = std::move(*stuck);
         return true;
@@ -672,6 +714,7 @@ private:
   AnyInstance &inst_;
   RunResult &out_;
   Arena arena_;
+  SendsOverTime sends_; // the reaper's looks at the count of sends returned ok
   Board board_;
   Notes notes_;
   Barrier start_;

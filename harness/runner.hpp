@@ -80,6 +80,30 @@ RunResult run_case(const ChannelEntry &entry, const Workload &w, const RunOption
 std::optional<std::string> stuck_receiver(const Workload &w, const Arena &arena, bool reg,
                                           std::chrono::milliseconds bound);
 
+/// SendsOverTime remembers how many sends had returned ok at each of the watchdog's looks, so
+/// it can say how many had certainly returned by an earlier time.
+class SendsOverTime {
+public:
+  void sample(std::int64_t now_ns, std::uint64_t sends_ok);
+  /// Sends that had returned ok by `t_ns`: the count of the latest look at or before it (0
+  /// before the first).
+  std::uint64_t by(std::int64_t t_ns) const;
+
+private:
+  std::vector<std::pair<std::int64_t, std::uint64_t>> looks_;
+};
+
+/// Whether a blocking receiver of `w` waits beside a message: it has been in recv for more than
+/// `bound` + 10 ms, and more messages had returned from send ok by the start of that span
+/// (`sends`) than have been received by anyone since, so one of them was in the channel the
+/// whole time. Only for a channel that promises no-loss (else the message may be lost, not
+/// waiting) and a case without a crash plan. That call fails bounded-wait however long it
+/// waits on (a lost wake-up in mid-stream), so the runner stops the case there instead of at
+/// its deadline. Returns what it saw, or nothing.
+std::optional<std::string> receiver_beside_a_message(const Workload &w, const Arena &arena,
+                                                     bool lossless, std::chrono::milliseconds bound,
+                                                     const SendsOverTime &sends);
+
 /// Short name of an actor: "sender 1", "receiver 2" (1-based within its role).
 std::string actor_name(const Workload &w, std::uint32_t actor);
 

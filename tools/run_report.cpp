@@ -108,11 +108,12 @@ void print_campaigns(std::FILE *out, const std::vector<Row> &rows, bool markdown
   for (const auto &row : rows) {
     if (row.result.cases == 0 && row.result.seconds == 0)
       continue; // a replay, or a channel the run never reached
-    // A case the harness stopped at its deadline judged what it had (no-loss not at all).
+    // A case the harness cut at its deadline judged what it had, no-loss not at all: a slow
+    // machine (--case-budget-ms gives more), or a channel that hung until then.
     const std::string cut = row.result.out_of_time == 0
                                 ? std::string()
-                                : fmt::format("; {} ran out of time (stopped at the case "
-                                              "deadline: --case-budget-ms gives them more)",
+                                : fmt::format("; {} reached the case deadline (cut there: "
+                                              "no-loss not judged in them)",
                                               row.result.out_of_time);
     fmt::print(out, "{}{}: {} cases in {:.1f} s; longest case {} messages per sender{}\n",
                markdown ? "- " : "", row.channel, row.result.cases, row.result.seconds,

@@ -79,6 +79,49 @@ TEST(StuckReceiver, IsNotStuckOnceTheCallReturned) {
   EXPECT_FALSE(stuck_receiver(one_to_one(), a, false, 0ms));
 }
 
+/// Sender 1 sent one message, which nobody received; receiver 1 is in recv.
+SendsOverTime record_a_send_beside_a_blocked_receiver(Arena &a) {
+  SendsOverTime sends;
+  sends.sample(Arena::now_ns(), a.sends_ok());
+  const spec::MsgId m{1, 0};
+  a.begin(1, spec::Op::recv);
+  a.end(0, a.begin(0, spec::Op::send, &m, 16), spec::Res::ok);
+  sends.sample(Arena::now_ns(), a.sends_ok());
+  return sends;
+}
+
+TEST(ReceiverBesideAMessage, IsStoppedOnceItWaitedPastTheBoundWithAMessageInTheChannel) {
+  Arena a(2, 8);
+  const SendsOverTime sends = record_a_send_beside_a_blocked_receiver(a);
+  const Workload w = one_to_one();
+  EXPECT_FALSE(receiver_beside_a_message(w, a, true, 5000ms, sends)) << "far from the bound";
+  std::this_thread::sleep_for(30ms);
+  auto why = receiver_beside_a_message(w, a, true, 0ms, sends);
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("receiver 1 was still blocked in recv"), std::string::npos) << *why;
+  EXPECT_NE(why->find("1 had been sent ok by then, 0 have been received"), std::string::npos)
+      << *why;
+}
+
+TEST(ReceiverBesideAMessage, IsNotStoppedWhenTheMessageMayBeLostGoneOrTooRecent) {
+  Arena a(2, 8);
+  SendsOverTime sends = record_a_send_beside_a_blocked_receiver(a);
+  Workload w = one_to_one();
+  std::this_thread::sleep_for(30ms);
+  EXPECT_FALSE(receiver_beside_a_message(w, a, false, 0ms, sends))
+      << "a channel that may lose messages";
+  w.crash_actor = 0;
+  EXPECT_FALSE(receiver_beside_a_message(w, a, true, 0ms, sends)) << "a case with a crash plan";
+  w.crash_actor.reset();
+  EXPECT_FALSE(receiver_beside_a_message(w, a, true, 0ms, SendsOverTime{}))
+      << "no look saw the send return";
+  const spec::MsgId m{1, 0};
+  a.end(1, a.begin(1, spec::Op::recv), spec::Res::ok, &m, 16); // someone took it
+  a.begin(1, spec::Op::recv);
+  std::this_thread::sleep_for(30ms);
+  EXPECT_FALSE(receiver_beside_a_message(w, a, true, 0ms, sends)) << "every message received";
+}
+
 /// The outcomes of a run of `w` against `channel` with a case deadline of 200 ms.
 struct CutCase {
   RunResult run;
