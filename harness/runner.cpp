@@ -7,6 +7,7 @@
 #include "perturb_plan.hpp"
 #include "races.hpp"
 
+#include "impl/os.hpp"
 #include "specs/message.hpp"
 
 #include <cerrno>
@@ -454,6 +455,43 @@ std::optional<std::string> stuck_receiver(const Workload &w, const Arena &arena,
   return std::nullopt;
 }
 
+std::optional<std::string> survivor_unaware(const Workload &w, const Arena &arena,
+                                            std::uint32_t victim, std::int64_t dead_ns,
+                                            std::chrono::nanoseconds notice,
+                                            std::chrono::milliseconds slack) {
+  const bool sender_died = victim < w.senders;
+  if (sender_died) { // the receivers wait on it once every other sender closed with ok
+    for (std::uint32_t s = 0; s < w.senders; ++s) {
+      if (s == victim)
+        continue;
+      const auto c = arena.last_call(s);
+      if (!c || c->op != Op::close || c->pending || c->res != Res::ok)
+        return std::nullopt;
+      dead_ns = std::max(dead_ns, c->ret);
+    }
+  } else if (w.receivers != 1) {
+    return std::nullopt; // the senders wait on the receivers only once all of them are gone
+  }
+  const std::int64_t now = Arena::now_ns();
+  const std::int64_t late =
+      std::chrono::nanoseconds(notice + slack + std::chrono::milliseconds(10)).count();
+  const std::uint32_t from = sender_died ? w.senders : 0;
+  const std::uint32_t to = sender_died ? w.actors() : w.senders;
+  for (std::uint32_t i = from; i < to; ++i) {
+    const auto c = arena.last_call(i);
+    if (!c || !c->pending || (c->op != Op::recv && c->op != Op::send))
+      continue;
+    const std::int64_t since = std::max(c->call, dead_ns);
+    if (now - since > late)
+      return fmt::format("{} was still in {} {:.2f} s after {} was seen dead, when the channel "
+                         "promises to tell within {:.1f} ms; the case was stopped there",
+                         actor_name(w, i), spec::to_string(c->op),
+                         static_cast<double>(now - dead_ns) / 1e9, actor_name(w, victim),
+                         static_cast<double>(notice.count()) / 1e6);
+  }
+  return std::nullopt;
+}
+
 void SendsOverTime::sample(std::int64_t now_ns, std::uint64_t sends_ok) {
   // The first look at each count is kept: by then that many had returned.
   if (looks_.empty() || looks_.back().second != sends_ok)
@@ -552,6 +590,12 @@ public:
       const std::uint64_t sent = arena_.sends_ok(); // read first: returned before the stamp
       sends_.sample(Arena::now_ns(), sent);
       auto stuck = stuck_receiver(w_, arena_, out_.is_register, o_.bound);
+      if (!stuck && victim_dead_ns_ == 0 && watch_victim_ &&
+          !os::process_alive(pids[*w_.crash_actor]))
+        victim_dead_ns_ = Arena::now_ns();
+      if (!stuck && victim_dead_ns_ != 0)
+        stuck = survivor_unaware(w_, arena_, *w_.crash_actor, victim_dead_ns_,
+                                 entry_.claims.peer_notice, o_.slack);
       if (!stuck && !out_.is_register)
         stuck = receiver_beside_a_message(w_, arena_, entry_.claims.promises("no-loss"), o_.bound,
                                           sends_);
@@ -722,6 +766,12 @@ private:
   const bool processes_;
   const std::string races_ = race_report_base(); // a TSan build: where the reports go
   std::int64_t stopped_ns_ = 0, reaped_ns_ = 0;
+  /// Process mode, a crash plan and a claim of crash-safety with a notice: the reaper watches
+  /// the victim, and from its death (victim_dead_ns_) the survivors (survivor_unaware).
+  const bool watch_victim_ = processes_ && w_.crash_actor && *w_.crash_actor < w_.actors() &&
+                             entry_.claims.promises("crash-safety") &&
+                             entry_.claims.peer_notice.count() >= 0;
+  std::int64_t victim_dead_ns_ = 0;
 };
 
 /// This process's open descriptors, "fd -> target" (open_fds of hygiene.hpp).

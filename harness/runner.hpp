@@ -104,6 +104,17 @@ std::optional<std::string> receiver_beside_a_message(const Workload &w, const Ar
                                                      bool lossless, std::chrono::milliseconds bound,
                                                      const SendsOverTime &sends);
 
+/// Whether a survivor of the crash plan of `w` is certain to fail crash-safety: actor
+/// `victim` was seen dead at `dead_ns`, every other sender has closed with ok (a sender victim)
+/// or the victim was the only receiver, and a survivor on the other side has been in a call
+/// since before the later of its call and `dead_ns` plus `notice` (the channel's peer_notice)
+/// plus `slack` plus 10 ms: it never learnt of the death in time, however long it waits on.
+/// The runner stops the case there instead of at the case deadline. Returns what it saw.
+std::optional<std::string> survivor_unaware(const Workload &w, const Arena &arena,
+                                            std::uint32_t victim, std::int64_t dead_ns,
+                                            std::chrono::nanoseconds notice,
+                                            std::chrono::milliseconds slack);
+
 /// Short name of an actor: "sender 1", "receiver 2" (1-based within its role).
 std::string actor_name(const Workload &w, std::uint32_t actor);
 

@@ -216,6 +216,7 @@ public:
     } else if (!hang.empty()) { // a probe's child hung: the cases, each with its watchdog, run
       hung_in_probes(hang);
     }
+    directed();
     load_rapidcheck_quietly();
     for (std::uint64_t seed = o_.seed; more_cases() && (measuring_ || !targets_.empty()); ++seed)
       round(seed);
@@ -274,6 +275,35 @@ private:
 
   void round(std::uint64_t seed);
 
+  /// The directed cases (gen::directed_workloads) first: each is small already, so a failure
+  /// of one is not shrunk, only checked and hardened as any counterexample (adopt). Skipped
+  /// with --cases, which asks for generated cases alone.
+  void directed() {
+    if (o_.cases != 0)
+      return;
+    for (const harness::Workload &w : gen::directed_workloads(space_)) {
+      if (!more_cases() || (!measuring_ && targets_.empty()))
+        return;
+      const auto start = Clock::now();
+      const harness::RunResult r = harness::run_case(entry_, w, run_opts_);
+      if (r.interrupted)
+        return;
+      if (r.abandoned) {
+        abandon(w, r.run_error);
+        return;
+      }
+      const auto outcomes = harness::judge(entry_, r, specs_);
+      tally_case(w, outcomes);
+      out_of_time_ += r.out_of_time;
+      if (std::none_of(outcomes.begin(), outcomes.end(), [&](const SpecOutcome &out) {
+            return out.kind == Outcome::fail && targeted(out.spec);
+          }))
+        continue;
+      costly_ = seconds_since(start) > std::chrono::duration<double>(kCostlyRun).count();
+      adopt({Failure{w, outcomes, {}}}, false);
+    }
+  }
+
   /// The channel failed in this process (guard.hpp): `run` fails with the reason and the
   /// campaign ends, since the harness calls the channel no more. Other channels go on.
   void abandon(const harness::Workload &w, const std::string &why) {
@@ -299,18 +329,36 @@ private:
   }
 
   /// Runs `w` up to `n` times, until `enough` of them broke `spec` again or too many did not
-  /// for `enough` to be reached: {broke, ran}.
+  /// for `enough` to be reached: {broke, ran}. Once a run took longer than kCostlyRun (a hang
+  /// costs about one bound), half as many runs, each of which must break it: a counterexample
+  /// of a hang is checked in 5 s instead of 10.
   std::pair<int, int> reproductions(const harness::Workload &w, const std::string &spec, int n,
                                     int enough) {
     int k = 0, ran = 0;
+    const auto shrink_plan = [&] {
+      if (costly_ && n > 1) {
+        n = (n + 1) / 2;
+        enough = std::min(enough, n);
+      }
+    };
+    shrink_plan();
     for (; ran < n && k < enough && (ran - k) <= n - enough && harness::interrupted() == 0; ++ran) {
+      const auto t = Clock::now();
       const harness::RunResult r = harness::run_case(entry_, w, run_opts_);
       if (r.interrupted)
         break;
       k += harness::judge(entry_, r, {spec}).front().kind == Outcome::fail;
+      if (!costly_ && Clock::now() - t > kCostlyRun) {
+        costly_ = true;
+        shrink_plan();
+      }
     }
     return {k, ran};
   }
+  static constexpr auto kCostlyRun = std::chrono::milliseconds(250);
+  /// A run of the round's failure takes longer than kCostlyRun (set by its first failure and by
+  /// a check run that took that long).
+  bool costly_ = false;
 
   /// Whether each of kConfirmRuns more runs of `w` breaks one of `failing` again; `failing`
   /// keeps those broken every time. A shrink candidate that fails once in three runs would
@@ -375,7 +423,7 @@ private:
         best.emplace(w, f.explanation, f.timeline, cut);
         best->note = std::move(note);
         best_rate = rate;
-        return rate.first >= kEnough;
+        return costly_ ? rate.first == rate.second && rate.first >= 5 : rate.first >= kEnough;
       };
       bool good = false;
       for (const std::size_t i : look_back(chain.size())) {
@@ -405,7 +453,10 @@ private:
       // of 9 times in the campaign and 37 of 50 in replays): held, it does not, so a held
       // version that does as well is kept instead.
       // Not a long case: holding at each of its messages would take seconds per run.
-      if (best && best->workload.perturb != 3 &&
+      // A costly one (a hang) that broke it in every run is left as it is: 12 seeds at a bound
+      // each would double the campaign of a hanging channel.
+      const bool perfect_and_costly = costly_ && best_rate.first == best_rate.second;
+      if (best && best->workload.perturb != 3 && !perfect_and_costly &&
           std::uint64_t{best->workload.senders} * best->workload.messages <= kMostHeld &&
           time_left() && harness::interrupted() == 0)
         harden(Counterexample(*best), out.spec, consider); // a copy: consider replaces best
@@ -446,7 +497,7 @@ private:
       auto rate = reproductions(held, spec, 9, 8); // with the run above: 9 of 10
       ++rate.first;
       ++rate.second;
-      if (rate.first < 9)
+      if (costly_ ? rate.first != rate.second : rate.first < 9) // as reproductions asks
         continue;
       consider(held, f, rate, cx.shrink_cut,
                "the shrunk workload with holds at its hot points (pt=3), which do not lean on "
@@ -454,6 +505,13 @@ private:
                true);
       return;
     }
+  }
+
+  /// True when `a` and `b` differ in their perturbation and deadline seeds at most.
+  static bool only_seeds_differ(harness::Workload a, const harness::Workload &b) {
+    a.perturb_seed = b.perturb_seed;
+    a.deadline_seed = b.deadline_seed;
+    return harness::to_string(a) == harness::to_string(b);
   }
 
   /// Which of `n` chained failures to check, smallest first: the last three, then back in
@@ -491,6 +549,7 @@ private:
 
 void Campaign::round(std::uint64_t seed) {
   bool shrinking = false;
+  costly_ = false;
   // Out of cases, time or interrupted: rapidcheck has no way to stop early, so the property
   // fails once ("stopped") and then passes every shrink candidate of that non-failure, which
   // ends the round at once instead of generating the rest of its cases for nothing.
@@ -528,6 +587,11 @@ void Campaign::round(std::uint64_t seed) {
         chain.push_back({w, seen->second.outcomes, seen->second.confirmed});
       RC_FAIL(fmt::format("broken: {}", fmt::join(seen->second.failing, ", ")));
     }
+    // A seed is not simpler than another, only another schedule: shrinking one tries schedules,
+    // which pays where a run is cheap (a schedule that reproduces) but costs a bound per run
+    // where the failure is a hang. There the candidate that changes only a seed passes unrun.
+    if (shrinking && costly_ && only_seeds_differ(w, chain.back().workload))
+      return;
     const auto case_start = Clock::now();
     const harness::RunResult r = harness::run_case(entry_, w, run_opts_);
     if (r.interrupted)
@@ -556,6 +620,8 @@ void Campaign::round(std::uint64_t seed) {
     if (shrinking || !failing.empty())
       shrink_seen[text] = Seen{failing, outcomes, confirmed_specs};
     if (!failing.empty()) {
+      if (!shrinking) // the round's first failure: is a run of it costly (a hang)?
+        costly_ = seconds_since(case_start) > std::chrono::duration<double>(kCostlyRun).count();
       shrinking = true;
       chain.push_back({w, outcomes, confirmed_specs});
       RC_FAIL(fmt::format("broken: {}", fmt::join(failing, ", ")));

@@ -85,9 +85,12 @@ rc::Gen<harness::Workload> workload(const WorkloadSpace &space) {
     w.short_deadlines = static_cast<std::uint8_t>(
         *full_weighted<int>({{3, rc::gen::just(0)}, {2, rc::gen::element(10, 30, 60, 100)}}));
     w.deadline_seed = w.short_deadlines ? *full(rc::gen::inRange<std::uint64_t>(1, 1u << 30)) : 0;
-    // A slow peer in one case of eight: a stall of 5 to 250 ms before one operation, so that
-    // the others wait on an empty or a full channel while their deadlines pass.
-    if (!long_case && *full(rc::gen::inRange(0, 8)) == 7) {
+    // A slow peer in one case of eight, one in three where calls get short deadlines: a stall
+    // of 5 to 250 ms before one operation, so that the others wait on an empty or a full
+    // channel while their deadlines pass (a call that sleeps past its deadline shows only
+    // when nothing wakes it for longer than the slack).
+    const int stall_one_in = w.short_deadlines != 0 ? 3 : 8;
+    if (!long_case && *full(rc::gen::inRange(0, stall_one_in)) == stall_one_in - 1) {
       w.stall_actor = *full(rc::gen::inRange<std::uint32_t>(0, w.actors()));
       w.stall_at = *full(rc::gen::inRange<std::uint32_t>(0, w.messages + 1));
       w.stall_ms = *full(rc::gen::element<std::uint32_t>(5, 50, 250));
@@ -96,6 +99,51 @@ rc::Gen<harness::Workload> workload(const WorkloadSpace &space) {
     crash_plan(space, w);
     return w;
   });
+}
+
+std::vector<harness::Workload> directed_workloads(const WorkloadSpace &space) {
+  std::vector<harness::Workload> out;
+  const bool reg = space.claims.promises("register");
+  // Messages that fill the channel and then some (a register never fills).
+  const std::uint32_t fill = static_cast<std::uint32_t>(std::min<std::size_t>(
+      space.max_messages,
+      space.claims.capacity == 0 ? space.max_messages : space.claims.capacity + 4));
+  harness::Workload base;
+  base.sizes = {16};
+  base.short_deadlines = 100; // every blocking call gets a short deadline
+  base.deadline_seed = 1;
+  harness::Workload quiet_sender = base; // receives on an empty channel, nothing to wake them
+  quiet_sender.messages = 1;
+  quiet_sender.stall_actor = 0;
+  quiet_sender.stall_at = 0;
+  quiet_sender.stall_ms = 250;
+  out.push_back(quiet_sender);
+  quiet_sender.stall_at = 1; // and before its close
+  out.push_back(quiet_sender);
+  if (!reg) {
+    harness::Workload quiet_receiver = base; // sends on a full channel
+    quiet_receiver.messages = fill;
+    quiet_receiver.stall_actor = 1;
+    quiet_receiver.stall_at = 0;
+    quiet_receiver.stall_ms = 250;
+    out.push_back(quiet_receiver);
+  }
+  if (space.crashes && space.mode == harness::Mode::process &&
+      space.claims.promises("crash-safety")) {
+    harness::Workload dead_sender; // the receiver waits on a sender that never sends
+    dead_sender.sizes = {16};
+    dead_sender.crash_actor = 0;
+    dead_sender.crash_at = 0;
+    dead_sender.crash_when = harness::CrashAt::before;
+    out.push_back(dead_sender);
+    if (!reg) {
+      harness::Workload dead_receiver = dead_sender; // the sender fills a channel nobody drains
+      dead_receiver.messages = fill;
+      dead_receiver.crash_actor = 1;
+      out.push_back(dead_receiver);
+    }
+  }
+  return out;
 }
 
 } // namespace ipcv::gen

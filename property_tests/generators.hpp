@@ -26,6 +26,18 @@ struct WorkloadSpace {
 /// Workloads for a channel with these claims.
 rc::Gen<harness::Workload> workload(const WorkloadSpace &space);
 
+/// Directed cases, run first in every campaign: a class of bug that random cases reach only
+/// by a rare combination, each in one small workload that shows it on every run if the
+/// channel has it (those `space` allows: its claims, its mode, its crash plans).
+///  - every call with a short deadline while the one sender stalls 250 ms before its first
+///    send and before its close: receives on an empty channel whose deadlines pass while
+///    nothing wakes them (a call that sleeps past its deadline);
+///  - the same while the receiver stalls with the channel full: sends whose deadlines pass;
+///  - where crash-safety is claimed (process mode, crash plans on): the sender killed before
+///    its first call, and the receiver killed before its first with the channel to be filled,
+///    so a survivor waits on a dead peer and must learn of it within the channel's notice.
+std::vector<harness::Workload> directed_workloads(const WorkloadSpace &space);
+
 } // namespace ipcv::gen
 
 namespace ipcv::harness {
